@@ -1,0 +1,2 @@
+//! chunkgate: one server, five legacy chunked-upload dialects, one assembly engine.
+pub mod engine;
