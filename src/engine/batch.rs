@@ -126,10 +126,7 @@ impl PartWriter {
             let path = path.clone();
             self.engine
                 .blocking(move |_| {
-                    Ok(OpenOptions::new()
-                        .write(true)
-                        .create_new(true)
-                        .open(path)?)
+                    Ok(OpenOptions::new().write(true).create_new(true).open(path)?)
                 })
                 .await?
         };
@@ -240,7 +237,10 @@ impl PartWriter {
 
     /// Counts this request with no extra check.
     pub async fn commit(self) -> Result<UploadInfo, Error> {
-        match self.commit_with(|_, _| Ok::<(), std::convert::Infallible>(())).await? {
+        match self
+            .commit_with(|_, _| Ok::<(), std::convert::Infallible>(()))
+            .await?
+        {
             Ok(info) => Ok(info),
             Err(never) => match never {},
         }

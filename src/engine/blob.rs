@@ -56,7 +56,11 @@ impl BlobStore {
 
     pub(crate) fn blob_path(&self, sha256: &str) -> PathBuf {
         let shard = sha256.get(..2).unwrap_or("00");
-        self.root.join("blobs").join("sha256").join(shard).join(sha256)
+        self.root
+            .join("blobs")
+            .join("sha256")
+            .join(shard)
+            .join(sha256)
     }
 
     /// Creates the upload's spool dir and, durably, its (empty or sparse) data file.

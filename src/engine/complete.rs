@@ -29,9 +29,10 @@ impl Engine {
                 self.fold(&id, &mut data).await?;
                 let rec = self.owned_upload(owner, id).await?;
                 let chunks = self.blocking(move |i| i.meta.chunks(&id)).await?;
-                let count = expect.chunk_count.or(count).unwrap_or_else(|| {
-                    chunks.last().map(|(k, _)| k + 1).unwrap_or(0)
-                });
+                let count = expect
+                    .chunk_count
+                    .or(count)
+                    .unwrap_or_else(|| chunks.last().map(|(k, _)| k + 1).unwrap_or(0));
                 let mut expected = 0u64;
                 for (k, _) in chunks.iter().take_while(|(k, _)| *k < count) {
                     if *k != expected {

@@ -60,12 +60,6 @@ impl Engine {
             }
         }
         self.guard_space(0).await?;
-        let max = self.inner.config.max_upload_size;
-        let limit = match (limit, max) {
-            (l, 0) => l,
-            (Some(l), m) => Some(l.min(m)),
-            (None, m) => Some(m),
-        };
 
         let cell = self.cell(&id);
         // Fast path: we may append if nobody else holds the data file and this chunk is next.
@@ -117,7 +111,7 @@ impl Engine {
             None => None,
         };
         let pipe = snapshot.clone().map(DigestPipe::start);
-        let chunk_limit = limit.map(|l| l.saturating_sub(offset));
+        let (chunk_limit, reported) = self.chunk_limit(limit, offset);
         let pumped = pump(body, chunk_limit, pipe.as_ref(), FileSink::at(file, offset)).await;
         let hashed = match pipe {
             Some(p) => Some(p.finish().await?),
@@ -128,9 +122,7 @@ impl Engine {
         let failure = match pumped.end {
             End::Complete => None,
             End::Body(e) => Some(Error::Body(e)),
-            End::TooLarge(l) => Some(Error::TooLarge {
-                limit: l.saturating_add(offset),
-            }),
+            End::TooLarge(_) => Some(Error::TooLarge { limit: reported }),
             End::Sink(e) => Some(e),
         };
         if let Some(e) = failure {
@@ -175,7 +167,8 @@ impl Engine {
         }) = superseded
         {
             let p = self.inner.blob.spool_dir(&id).join(file);
-            self.blocking(move |_| Ok(blob::remove_if_exists(&p)?)).await?;
+            self.blocking(move |_| Ok(blob::remove_if_exists(&p)?))
+                .await?;
         }
         data.running = hashed.map(|h| (offset + len, h));
         Ok(())
@@ -199,18 +192,16 @@ impl Engine {
         let file = {
             let path = path.clone();
             self.blocking(move |_| {
-                Ok(OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(path)?)
+                Ok(OpenOptions::new().write(true).create_new(true).open(path)?)
             })
             .await?
         };
-        let pumped = pump(body, limit, None, FileSink::at(file, 0)).await;
+        let (chunk_limit, reported) = self.chunk_limit(limit, 0);
+        let pumped = pump(body, chunk_limit, None, FileSink::at(file, 0)).await;
         match pumped.end {
             End::Complete => {}
             End::Body(e) => return Err(Error::Body(e)),
-            End::TooLarge(l) => return Err(Error::TooLarge { limit: l }),
+            End::TooLarge(_) => return Err(Error::TooLarge { limit: reported }),
             End::Sink(e) => return Err(e),
         }
         let sink = pumped.sink;
@@ -261,9 +252,23 @@ impl Engine {
         }) = existing
         {
             let p = self.inner.blob.spool_dir(&id).join(file);
-            self.blocking(move |_| Ok(blob::remove_if_exists(&p)?)).await?;
+            self.blocking(move |_| Ok(blob::remove_if_exists(&p)?))
+                .await?;
         }
         Ok(())
+    }
+
+    /// The byte limit for a chunk starting `held` bytes into the upload: the caller's limit or
+    /// what `max_upload_size` leaves, whichever is smaller; and the limit to report when hit.
+    fn chunk_limit(&self, caller: Option<u64>, held: u64) -> (Option<u64>, u64) {
+        let max = self.inner.config.max_upload_size;
+        let upload_left = (max > 0).then(|| max.saturating_sub(held));
+        match (caller, upload_left) {
+            (Some(c), Some(u)) if u < c => (Some(u), max),
+            (Some(c), _) => (Some(c), c),
+            (None, Some(u)) => (Some(u), max),
+            (None, None) => (None, 0),
+        }
     }
 
     /// Writes an upload record and chunk records in one transaction, then flushes in strict mode.
@@ -428,13 +433,24 @@ impl Engine {
         data: &mut DataState,
     ) -> Result<(), Error> {
         let id = rec.id;
-        let Some(cut) = chunks.iter().find_map(|(k, c)| match c.loc {
-            ChunkLoc::Data { offset } if *k >= at => Some(offset),
-            _ => None,
-        }) else {
-            // Nothing of the prefix at or after `at` is in the data file: only move the frontier.
-            rec.frontier = at;
-            return self.commit(&rec, vec![]).await;
+        // Chunks 0..at are contiguous in the data file, so chunk `at` started where `at-1` ends.
+        let cut = match at.checked_sub(1) {
+            None => 0,
+            Some(prev) => match chunks.iter().find(|(k, _)| *k == prev) {
+                Some((
+                    _,
+                    ChunkRec {
+                        len,
+                        loc: ChunkLoc::Data { offset },
+                        ..
+                    },
+                )) => offset + len,
+                _ => {
+                    return Err(Error::Corrupt(format!(
+                        "chunk {prev} inside the prefix is not in the data file"
+                    )))
+                }
+            },
         };
         let dir = self.inner.blob.spool_dir(&id);
         let data_path = self.inner.blob.data_path(&id);

@@ -101,6 +101,10 @@ where
                 acc.len() >= BUF
             }
             Some(Err(e)) => {
+                // What did arrive is handed on: a front end may keep it (cut-off ranges).
+                if !acc.is_empty() {
+                    dispatch(&tx, pipe, acc.split().freeze()).await;
+                }
                 end = End::Body(e.to_string());
                 break;
             }

@@ -186,7 +186,12 @@ impl Meta {
             .path(path)
             .flush_every_ms(Some(200))
             .open()
-            .map_err(|e| Error::Meta(format!("cannot open metadata store {}: {e}", path.display())))?;
+            .map_err(|e| {
+                Error::Meta(format!(
+                    "cannot open metadata store {}: {e}",
+                    path.display()
+                ))
+            })?;
         Ok(Meta {
             uploads: db.open_tree("uploads.v1")?,
             chunks: db.open_tree("chunks.v1")?,
@@ -208,15 +213,14 @@ impl Meta {
     // ---- uploads and chunks -------------------------------------------------------------
 
     pub(crate) fn upload(&self, id: &UploadId) -> Result<Option<UploadRec>, Error> {
-        self.uploads.get(id.as_bytes())?.map(|b| decode(&b)).transpose()
+        self.uploads
+            .get(id.as_bytes())?
+            .map(|b| decode(&b))
+            .transpose()
     }
 
     pub(crate) fn uploads(&self) -> Result<Vec<UploadRec>, Error> {
-        self.uploads
-            .iter()
-            .values()
-            .map(|v| decode(&v?))
-            .collect()
+        self.uploads.iter().values().map(|v| decode(&v?)).collect()
     }
 
     pub(crate) fn insert_upload(&self, rec: &UploadRec) -> Result<(), Error> {
@@ -286,7 +290,10 @@ impl Meta {
     // ---- files, blobs, indexes ------------------------------------------------------------
 
     pub(crate) fn file(&self, id: &FileId) -> Result<Option<FileRec>, Error> {
-        self.files.get(id.as_bytes())?.map(|b| decode(&b)).transpose()
+        self.files
+            .get(id.as_bytes())?
+            .map(|b| decode(&b))
+            .transpose()
     }
 
     pub(crate) fn files(&self) -> Result<Vec<FileRec>, Error> {
@@ -388,7 +395,11 @@ impl Meta {
             .is_ok())
     }
 
-    pub(crate) fn files_by_digest(&self, kind: DigestKind, hex: &str) -> Result<Vec<FileId>, Error> {
+    pub(crate) fn files_by_digest(
+        &self,
+        kind: DigestKind,
+        hex: &str,
+    ) -> Result<Vec<FileId>, Error> {
         self.digests
             .scan_prefix(digest_prefix(kind, hex))
             .keys()
@@ -443,7 +454,11 @@ impl Meta {
         Ok(self.records.remove(ns_key(ns, key))?.map(|v| v.to_vec()))
     }
 
-    pub(crate) fn record_scan(&self, ns: &str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, Error> {
+    pub(crate) fn record_scan(
+        &self,
+        ns: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, Error> {
         let p = ns_key(ns, prefix);
         let skip = ns.len() + 1;
         self.records

@@ -19,8 +19,8 @@ mod sweep;
 mod types;
 
 pub use batch::{BatchCompletion, PartWriter};
-pub use ranged::CutOff;
 pub use error::Error;
+pub use ranged::CutOff;
 pub use records::Records;
 pub use types::*;
 
@@ -368,7 +368,11 @@ impl Engine {
     }
 
     /// The file found under a front end's legacy id.
-    pub async fn resolve_alias(&self, namespace: &str, legacy_id: &str) -> Result<Option<FileId>, Error> {
+    pub async fn resolve_alias(
+        &self,
+        namespace: &str,
+        legacy_id: &str,
+    ) -> Result<Option<FileId>, Error> {
         let (ns, legacy) = (namespace.to_string(), legacy_id.to_string());
         self.blocking(move |i| i.meta.alias(&ns, &legacy)).await
     }

@@ -66,10 +66,8 @@ impl Engine {
         let path = self.inner.blob.data_path(&id);
         let file = {
             let path = path.clone();
-            self.blocking(move |_| {
-                Ok(OpenOptions::new().read(true).write(true).open(path)?)
-            })
-            .await?
+            self.blocking(move |_| Ok(OpenOptions::new().read(true).write(true).open(path)?))
+                .await?
         };
         // Pipelined digest when this request continues exactly where the hashed prefix ends.
         let snapshot = match &data.running {
@@ -91,6 +89,9 @@ impl Engine {
             None => None,
         };
         let sink = pumped.sink;
+        if let End::Sink(e) = pumped.end {
+            return Err(e);
+        }
         if let Some(at) = sink.conflict {
             return Ok(RangeOutcome::Conflict { offset: at });
         }
@@ -167,6 +168,11 @@ impl BlockSink for RangeSink {
                 size: self.size,
             });
         }
+        self.pos = end;
+        if self.conflict.is_some() {
+            // After a conflict nothing is written; the rest is read only to check its bounds.
+            return Ok(());
+        }
         let mut at = start;
         while at < end {
             // Find the held interval containing `at`, or the next one after it.
@@ -182,14 +188,13 @@ impl BlockSink for RangeSink {
                 self.file.read_exact_at(&mut existing, at)?;
                 if let Some(i) = existing.iter().zip(slice).position(|(a, b)| a != b) {
                     self.conflict = Some(at + i as u64);
-                    return Err(Error::Body("conflict".into()));
+                    return Ok(());
                 }
             } else {
                 self.file.write_all_at(slice, at)?;
             }
             at = piece_end;
         }
-        self.pos = end;
         Ok(())
     }
 }
@@ -230,29 +235,34 @@ where
         .map_err(super::join_error)??;
     let file = std::sync::Arc::new(file);
     let mut pos = offset;
+    let mut first_difference = None;
     while let Some(item) = body.next().await {
         let buf = item.map_err(|e| Error::Body(e.to_string()))?;
-        if pos + buf.len() as u64 > size {
-            return Ok(Comparison::OutOfBounds);
-        }
-        let f = file.clone();
-        let at = pos;
         let len = buf.len() as u64;
-        let differs = tokio::task::spawn_blocking(move || -> std::io::Result<Option<u64>> {
-            let mut existing = vec![0u8; buf.len()];
-            f.read_exact_at(&mut existing, at)?;
-            Ok(existing
-                .iter()
-                .zip(buf.iter())
-                .position(|(a, b)| a != b)
-                .map(|i| at + i as u64))
-        })
-        .await
-        .map_err(super::join_error)??;
-        if let Some(at) = differs {
-            return Ok(Comparison::Differs { offset: at });
+        // Bounds win over differences, so the whole body is read before answering.
+        if first_difference.is_none() && pos + len <= size {
+            let f = file.clone();
+            let at = pos;
+            first_difference =
+                tokio::task::spawn_blocking(move || -> std::io::Result<Option<u64>> {
+                    let mut existing = vec![0u8; buf.len()];
+                    f.read_exact_at(&mut existing, at)?;
+                    Ok(existing
+                        .iter()
+                        .zip(buf.iter())
+                        .position(|(a, b)| a != b)
+                        .map(|i| at + i as u64))
+                })
+                .await
+                .map_err(super::join_error)??;
         }
         pos += len;
+    }
+    if pos > size {
+        return Ok(Comparison::OutOfBounds);
+    }
+    if let Some(offset) = first_difference {
+        return Ok(Comparison::Differs { offset });
     }
     Ok(Comparison::Identical)
 }

@@ -142,12 +142,18 @@ fn reconcile_upload(
             }
             if data_len > end {
                 // Bytes of an unacknowledged append: cut them off.
-                fs::OpenOptions::new().write(true).open(&data)?.set_len(end)?;
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open(&data)?
+                    .set_len(end)?;
             }
         }
         Layout::Ranged { size } => {
             if data_len != size {
-                fs::OpenOptions::new().write(true).open(&data)?.set_len(size)?;
+                fs::OpenOptions::new()
+                    .write(true)
+                    .open(&data)?
+                    .set_len(size)?;
             }
         }
         Layout::Batch { .. } => {

@@ -36,7 +36,10 @@ impl Records {
     }
 
     /// The value under `key`.
-    pub async fn get<T: DeserializeOwned + Send + 'static>(&self, key: &str) -> Result<Option<T>, Error> {
+    pub async fn get<T: DeserializeOwned + Send + 'static>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, Error> {
         let (ns, key) = (self.ns.clone(), key.to_string());
         self.engine
             .blocking(move |i| i.meta.record(&ns, &key)?.map(|b| decode(&b)).transpose())
@@ -81,7 +84,9 @@ impl Records {
                     let cur: Option<T> = old.as_deref().map(decode).transpose()?;
                     let new = f(cur);
                     let raw = new.as_ref().map(encode);
-                    if i.meta.record_cas(&ns, &key, old.as_deref(), raw.as_deref())? {
+                    if i.meta
+                        .record_cas(&ns, &key, old.as_deref(), raw.as_deref())?
+                    {
                         return Ok(new);
                     }
                 }

@@ -21,7 +21,12 @@ impl Engine {
                 let engine = Engine { inner };
                 match engine.sweep(SystemTime::now()).await {
                     Ok(r) if r != SweepReport::default() => {
-                        tracing::info!(uploads = r.uploads, files = r.files, blobs = r.blobs, "swept expired data")
+                        tracing::info!(
+                            uploads = r.uploads,
+                            files = r.files,
+                            blobs = r.blobs,
+                            "swept expired data"
+                        )
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "sweep failed"),
