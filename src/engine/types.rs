@@ -1,6 +1,6 @@
 //! Public value types of the engine facade: ids, layouts, expectations, outcomes.
 //!
-//! These are the engine's own words (DESIGN.md "The engine's words"); no HTTP or dialect
+//! These are the engine's own words (DESIGN.md "The engine's words"); no web or front-end
 //! vocabulary appears here.
 
 use serde::{Deserialize, Serialize};
@@ -306,7 +306,9 @@ pub enum RangeOutcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Comparison {
     Identical,
-    Differs { offset: u64 },
+    Differs {
+        offset: u64,
+    },
     /// The bytes run past the end of the content.
     OutOfBounds,
 }

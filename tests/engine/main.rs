@@ -1,0 +1,7 @@
+//! Engine suite: the assembly engine on a temp dir, without HTTP.
+mod boundaries;
+mod helpers;
+mod indexed;
+mod lifecycle;
+mod properties;
+mod ranged_batch;
