@@ -36,7 +36,7 @@ pub struct Settings {
     /// `min_free_space`: below this many free bytes on the data volume, new data is refused.
     #[serde(deserialize_with = "byte_size")]
     pub min_free_space: u64,
-    /// `max_upload_size`: largest file any dialect may assemble.
+    /// `max_upload_size`: largest file any dialect may assemble (0 = unlimited).
     #[serde(deserialize_with = "byte_size")]
     pub max_upload_size: u64,
     /// `public_base_url`: the externally visible base URL (behind a proxy), e.g.
@@ -46,6 +46,9 @@ pub struct Settings {
     /// connection is dropped (slow-client protection).
     #[serde(deserialize_with = "duration")]
     pub request_timeout: Duration,
+    /// `sweep_interval`: how often expired uploads and files are looked for.
+    #[serde(deserialize_with = "duration")]
+    pub sweep_interval: Duration,
     /// `shutdown_timeout`: on SIGTERM/ctrl-c, how long in-flight requests may run before they
     /// are cut off.
     #[serde(deserialize_with = "duration")]
@@ -67,6 +70,7 @@ impl Default for Settings {
             max_upload_size: 10 << 30,
             public_base_url: None,
             request_timeout: Duration::from_secs(60),
+            sweep_interval: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(30),
             auth: AuthSettings::default(),
             dialects: DialectsSettings::default(),
@@ -229,6 +233,7 @@ impl Settings {
             upload_ttl: self.upload_ttl,
             min_free_space: self.min_free_space,
             max_upload_size: self.max_upload_size,
+            sweep_interval: self.sweep_interval,
         }
     }
 }

@@ -1,7 +1,5 @@
 //! The real binary: the listening line, config errors, precedence, the dev token, shutdown.
 
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::Duration;
@@ -54,8 +52,9 @@ async fn start(mut cmd: Command) -> Running {
 impl Running {
     /// SIGTERM, then the exit status, the remaining stdout lines and all of stderr.
     async fn stop(mut self) -> (Output, Vec<String>) {
-        let pid = Pid::from_raw(self.child.id().unwrap() as i32);
-        kill(pid, Signal::SIGTERM).unwrap();
+        let pid = self.child.id().expect("still running") as libc::pid_t;
+        // SAFETY: kill(2) on our own child's pid; no memory is involved.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
         let mut rest = Vec::new();
         while let Some(line) = self.stdout.next_line().await.unwrap() {
             rest.push(line);
