@@ -75,7 +75,7 @@ async fn ingest(
         .await
         .unwrap();
     let start = Instant::now();
-    let queue = std::sync::Arc::new(std::sync::Mutex::new(order.to_vec().into_iter()));
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(Vec::from(order).into_iter()));
     let workers: Vec<_> = (0..parallel)
         .map(|_| {
             let (engine, owner, queue) = (engine.clone(), owner.clone(), queue.clone());
