@@ -8,6 +8,11 @@
 //! `pub mod <name>;` below and put `Some(<name>::configure)` in its row of [`DIALECTS`].
 //! Its settings are `ctx.settings.dialects.<name>` (`src/config/dialects.rs`).
 //!
+//! Body limits: the app-wide default for buffered extractors (`Bytes`, `String`, `Json`) is
+//! 64 KiB; set the spec's limit on each resource with `.app_data(web::PayloadConfig::new(n))` or
+//! `web::JsonConfig`, and map the overflow to the legacy 413 body. A streamed `web::Payload` is
+//! not limited by these: count the bytes while streaming into the engine.
+//!
 //! Dialects reach storage only through `ctx.engine` (the engine facade) and credentials only
 //! through `ctx.auth`; no dialect touches sled, blob files or another dialect.
 
