@@ -5,7 +5,11 @@
 //! `pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext)`, which registers its
 //! routes built with [`DialectContext::resource`] (so the configured prefix, both trailing-slash
 //! forms and the `dialect` log field are handled in one place). To mount it, declare
-//! `pub mod <name>;` below and put `Some(<name>::configure)` in its row of [`DIALECTS`].
+//! `pub mod <name>;` below and fill its row of [`DIALECTS`]: `configure`, the path prefixes whose
+//! unmatched requests it answers (`owns`, relative to its mount prefix) and the handler that
+//! renders its legacy "no such route" answer (`unmatched`). A request no route matches goes to
+//! the enabled dialect owning the longest matching prefix (so `/api/upload/...` can be Spika's
+//! while the rest of `/api/...` is FilesNest's).
 //! Its settings are `ctx.settings.dialects.<name>` (`src/config/dialects.rs`).
 //!
 //! Body limits: the app-wide default for buffered extractors (`Bytes`, `String`, `Json`) is
@@ -23,21 +27,107 @@ use crate::telemetry;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, Resource};
+use actix_web::{web, HttpRequest, HttpResponse, Resource};
 use std::sync::Arc;
 
 /// Mounts a dialect's routes.
 pub type Configure = fn(&mut web::ServiceConfig, &DialectContext);
 
-/// Every dialect, in mount order, with its entry point; `None` while it is only specified.
-/// Names match the `[dialects.<name>]` config tables.
-pub const DIALECTS: [(&str, Option<Configure>); 5] = [
-    ("filesnest", None),
-    ("dyson", None),
-    ("audioboom", None),
-    ("spika", None),
-    ("dstor", None),
+/// Renders a dialect's legacy answer to a request that matched none of its routes.
+pub type Unmatched = fn(&HttpRequest) -> HttpResponse;
+
+/// One row of the dialect table.
+pub struct Dialect {
+    /// The `[dialects.<name>]` config table and the `dialect` log field.
+    pub name: &'static str,
+    /// Entry point; `None` while the dialect is only specified.
+    pub configure: Option<Configure>,
+    /// Path prefixes (below the mount prefix) whose unmatched requests this dialect answers.
+    pub owns: &'static [&'static str],
+    pub unmatched: Option<Unmatched>,
+}
+
+/// Every dialect, in mount order.
+pub const DIALECTS: [Dialect; 5] = [
+    Dialect {
+        name: "filesnest",
+        configure: None,
+        owns: &[],
+        unmatched: None,
+    },
+    Dialect {
+        name: "dyson",
+        configure: None,
+        owns: &[],
+        unmatched: None,
+    },
+    Dialect {
+        name: "audioboom",
+        configure: None,
+        owns: &[],
+        unmatched: None,
+    },
+    Dialect {
+        name: "spika",
+        configure: None,
+        owns: &[],
+        unmatched: None,
+    },
+    Dialect {
+        name: "dstor",
+        configure: None,
+        owns: &[],
+        unmatched: None,
+    },
 ];
+
+/// Where unmatched requests go: `(full path prefix, handler)` of every enabled dialect.
+#[derive(Clone, Default)]
+pub struct UnmatchedRoutes(Vec<(String, Unmatched)>);
+
+impl UnmatchedRoutes {
+    /// Collects the claims of every enabled, implemented dialect.
+    pub fn from_settings(settings: &Settings) -> Self {
+        let mut claims = Vec::new();
+        for (name, common) in settings.dialects.all() {
+            let Some(d) = DIALECTS.iter().find(|d| d.name == name) else {
+                continue;
+            };
+            if let (true, Some(_), Some(handler)) = (common.enabled, d.configure, d.unmatched) {
+                for own in d.owns {
+                    claims.push((
+                        format!("{}{}", common.prefix, own.trim_end_matches('/')),
+                        handler,
+                    ));
+                }
+            }
+        }
+        UnmatchedRoutes(claims)
+    }
+
+    /// The handler owning the longest prefix of `path` (matched on whole segments).
+    pub fn find(&self, path: &str) -> Option<Unmatched> {
+        self.0
+            .iter()
+            .filter(|(p, _)| {
+                p.is_empty()
+                    || path == p
+                    || path
+                        .strip_prefix(p.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+            .max_by_key(|(p, _)| p.len())
+            .map(|(_, h)| *h)
+    }
+}
+
+/// The app's default service: the owning dialect's legacy 404, or a plain JSON 404.
+pub async fn unmatched(req: HttpRequest, routes: web::Data<UnmatchedRoutes>) -> HttpResponse {
+    match routes.find(req.path()) {
+        Some(handler) => handler(&req),
+        None => HttpResponse::NotFound().json(serde_json::json!({"error": "not found"})),
+    }
+}
 
 /// Mounts every enabled, implemented dialect under its prefix.
 pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
@@ -45,8 +135,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
     for (name, common) in settings.dialects.all() {
         let mount = DIALECTS
             .iter()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, mount)| *mount);
+            .find(|d| d.name == name)
+            .and_then(|d| d.configure);
         if let (true, Some(mount)) = (common.enabled, mount) {
             mount(cfg, &ctx.for_dialect(name, common.prefix));
         }
@@ -176,10 +266,27 @@ mod tests {
     }
 
     #[test]
+    fn an_unmatched_path_goes_to_the_longest_owning_prefix() {
+        fn a(_: &HttpRequest) -> HttpResponse {
+            HttpResponse::NotFound().body("a")
+        }
+        fn b(_: &HttpRequest) -> HttpResponse {
+            HttpResponse::NotFound().body("b")
+        }
+        let routes = UnmatchedRoutes(vec![("/api".into(), a), ("/api/upload".into(), b)]);
+        let pick = |p: &str| routes.find(p).map(|h| h as usize);
+        assert_eq!(pick("/api/files/x"), Some(a as usize));
+        assert_eq!(pick("/api/upload/files"), Some(b as usize));
+        assert_eq!(pick("/api/uploadx"), Some(a as usize));
+        assert_eq!(pick("/api"), Some(a as usize));
+        assert_eq!(pick("/other"), None);
+    }
+
+    #[test]
     fn every_configured_dialect_has_a_row() {
         let settings = Settings::default();
         let configured: Vec<_> = settings.dialects.all().map(|(n, _)| n).to_vec();
-        let listed: Vec<_> = DIALECTS.iter().map(|(n, _)| *n).collect();
+        let listed: Vec<_> = DIALECTS.iter().map(|d| d.name).collect();
         assert_eq!(configured, listed);
     }
 }

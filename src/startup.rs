@@ -88,9 +88,13 @@ impl Application {
 
         let enabled: Vec<_> = dialects::DIALECTS
             .iter()
-            .map(|(name, mount)| {
-                let state = if mount.is_none() { "planned" } else { "ready" };
-                format!("{name} ({state})")
+            .map(|d| {
+                let state = if d.configure.is_none() {
+                    "planned"
+                } else {
+                    "ready"
+                };
+                format!("{} ({state})", d.name)
             })
             .collect();
         tracing::info!(%addr, data_dir = %settings.data_dir.display(), ?auth,
@@ -101,6 +105,7 @@ impl Application {
         let settings = Arc::new(settings);
         let engine_data = web::Data::new(engine.clone());
         let auth_data = web::Data::new(auth);
+        let unmatched = web::Data::new(dialects::UnmatchedRoutes::from_settings(&settings));
         let context = DialectContext::new(engine_data.clone(), auth_data.clone(), settings);
 
         let server = HttpServer::new(move || {
@@ -114,6 +119,8 @@ impl Application {
                 .route("/healthz", web::get().to(healthz))
                 .configure(native::configure)
                 .configure(|cfg| dialects::configure(cfg, &context))
+                .app_data(unmatched.clone())
+                .default_service(web::to(dialects::unmatched))
         })
         .client_request_timeout(request_timeout)
         .shutdown_timeout(shutdown_timeout)
