@@ -13,6 +13,9 @@ use tempfile::TempDir;
 pub const USER_TOKEN: &str = "test-user-token";
 pub const USER_PRINCIPAL: &str = "alice";
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// A second user, for ownership tests: another principal's ids must look unknown.
+pub const OTHER_TOKEN: &str = "test-other-token";
+pub const OTHER_PRINCIPAL: &str = "bob";
 
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.
@@ -42,10 +45,16 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
         min_free_space: 0,
         ..Settings::default()
     };
-    settings.auth.tokens = vec![TokenEntry {
-        token: Secret::new(USER_TOKEN),
-        principal: USER_PRINCIPAL.into(),
-    }];
+    settings.auth.tokens = vec![
+        TokenEntry {
+            token: Secret::new(USER_TOKEN),
+            principal: USER_PRINCIPAL.into(),
+        },
+        TokenEntry {
+            token: Secret::new(OTHER_TOKEN),
+            principal: OTHER_PRINCIPAL.into(),
+        },
+    ];
     settings.auth.admin_tokens = vec![Secret::new(ADMIN_TOKEN)];
     settings
 }

@@ -1,6 +1,6 @@
 //! The operator API: `/gateway/v1/files/{id}` and `/gateway/v1/files/{id}/content`.
 
-use crate::helpers::{TestApp, ADMIN_TOKEN, USER_PRINCIPAL, USER_TOKEN};
+use crate::helpers::{TestApp, ADMIN_TOKEN, OTHER_TOKEN, USER_PRINCIPAL, USER_TOKEN};
 use reqwest::header;
 use reqwest::Method;
 use serde_json::Value;
@@ -33,6 +33,13 @@ async fn file_metadata_needs_an_admin_token() {
         .send()
         .await
         .unwrap();
+    let other = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(OTHER_TOKEN)
+        .send()
+        .await
+        .unwrap();
     let content = app
         .client
         .get(app.url(&format!("{path}/content")))
@@ -40,7 +47,7 @@ async fn file_metadata_needs_an_admin_token() {
         .await
         .unwrap();
 
-    for response in [anonymous, user, content] {
+    for response in [anonymous, user, other, content] {
         assert_eq!(response.status(), 401);
         let body: Value = response.json().await.unwrap();
         assert_eq!(body, serde_json::json!({ "error": "unauthorized" }));
