@@ -271,14 +271,15 @@ mod tests {
             HttpResponse::NotFound().body("a")
         }
         fn b(_: &HttpRequest) -> HttpResponse {
-            HttpResponse::NotFound().body("b")
+            HttpResponse::Gone().body("b")
         }
         let routes = UnmatchedRoutes(vec![("/api".into(), a), ("/api/upload".into(), b)]);
-        let pick = |p: &str| routes.find(p).map(|h| h as usize);
-        assert_eq!(pick("/api/files/x"), Some(a as usize));
-        assert_eq!(pick("/api/upload/files"), Some(b as usize));
-        assert_eq!(pick("/api/uploadx"), Some(a as usize));
-        assert_eq!(pick("/api"), Some(a as usize));
+        let req = actix_test::TestRequest::default().to_http_request();
+        let pick = |p: &str| routes.find(p).map(|h| h(&req).status().as_u16());
+        assert_eq!(pick("/api/files/x"), Some(404));
+        assert_eq!(pick("/api/upload/files"), Some(410));
+        assert_eq!(pick("/api/uploadx"), Some(404));
+        assert_eq!(pick("/api"), Some(404));
         assert_eq!(pick("/other"), None);
     }
 
