@@ -20,6 +20,8 @@
 //! Dialects reach storage only through `ctx.engine` (the engine facade) and credentials only
 //! through `ctx.auth`; no dialect touches sled, blob files or another dialect.
 
+pub mod dyson;
+
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::engine::Engine;
@@ -57,9 +59,9 @@ pub const DIALECTS: [Dialect; 5] = [
     },
     Dialect {
         name: "dyson",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(dyson::configure),
+        owns: dyson::OWNS,
+        unmatched: Some(dyson::unmatched),
     },
     Dialect {
         name: "audioboom",
