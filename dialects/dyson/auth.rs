@@ -13,7 +13,11 @@ const SCHEMES: [&str; 3] = ["bearer", "atfield", "akfield"];
 
 /// The credential, from the first source present: query `tk`, then an `Authorization` header
 /// with one of [`SCHEMES`] (another scheme counts as absent), then the cookie `AuthToken`.
-pub fn credential(query: &[(String, String)], authorization: Option<&str>, cookie: Option<&str>) -> Option<String> {
+pub fn credential(
+    query: &[(String, String)],
+    authorization: Option<&str>,
+    cookie: Option<&str>,
+) -> Option<String> {
     if let Some((_, tk)) = query.iter().find(|(k, v)| k == "tk" && !v.is_empty()) {
         return Some(tk.clone());
     }
@@ -67,7 +71,14 @@ mod tests {
 
     #[test]
     fn the_credential_comes_from_the_first_source_present() {
-        let cases: &[(&[(&str, &str)], Option<&str>, Option<&str>, Option<&str>)] = &[
+        /// Query pairs, `Authorization`, cookie, and the credential expected.
+        type Case<'a> = (
+            &'a [(&'a str, &'a str)],
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+        );
+        let cases: &[Case] = &[
             (&[("tk", "q")], Some("Bearer h"), Some("c"), Some("q")),
             (&[], Some("Bearer h"), Some("c"), Some("h")),
             (&[], Some("AtField h"), None, Some("h")),

@@ -60,13 +60,11 @@ pub async fn handle_chunk(
     let body = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     }));
-    let store = dyson.store.engine().put_chunk_limited(
-        &owner,
-        task.upload,
-        index,
-        body,
-        Some(limit),
-    );
+    let store =
+        dyson
+            .store
+            .engine()
+            .put_chunk_limited(&owner, task.upload, index, body, Some(limit));
     let ((), stored) = futures_util::future::join(feed, store).await;
     match stored {
         // 200 with an empty body: Content-Length 0, no Content-Type (spec §5, §13).

@@ -50,7 +50,10 @@ pub async fn handle_complete(
         Some(_) => NewFile {
             name: task.file_name.clone(),
             content_type: Some(task.content_type.clone()),
-            expires_at: Some(earliest(task.expired_at, SystemTime::now() + PLAINTEXT_GRACE)),
+            expires_at: Some(earliest(
+                task.expired_at,
+                SystemTime::now() + PLAINTEXT_GRACE,
+            )),
             aliases: Vec::new(),
         },
     };
@@ -69,7 +72,7 @@ pub async fn handle_complete(
                 },
                 // Dyson never declares a size, so the engine cannot report a size mismatch.
                 None => DysonError::Internal(format!("unexpected size mismatch {m:?}")),
-            })
+            });
         }
         Completion::Incomplete { received, size } => {
             return Err(DysonError::Internal(format!(
@@ -167,7 +170,12 @@ async fn seal_into_engine(
             aliases: vec![(NAMESPACE.to_owned(), id.to_owned())],
         };
         match engine
-            .complete(owner, upload.id, Expectation::default().chunk_count(1), file)
+            .complete(
+                owner,
+                upload.id,
+                Expectation::default().chunk_count(1),
+                file,
+            )
             .await?
         {
             Completion::Completed(f) if f.size == seal::sealed_len(plain.size) => Ok(f),

@@ -33,7 +33,10 @@ pub async fn handle_create(
                 .find_duplicate(&owner, dyson.settings.dedup_scope, kind, &create.hash)
                 .await?;
             if let Some(file) = found {
-                return Ok(json_response(StatusCode::OK, &CreateResponse::existing(file)));
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &CreateResponse::existing(file),
+                ));
             }
         }
     }

@@ -132,8 +132,8 @@ async fn serve_whole_plain(
     if method == Method::HEAD {
         return Ok(res.no_chunking(size).finish());
     }
-    let file = std::fs::File::open(&content)
-        .map_err(|e| DysonError::Internal(format!("content: {e}")))?;
+    let file =
+        std::fs::File::open(&content).map_err(|e| DysonError::Internal(format!("content: {e}")))?;
     let body = produce(move |send| {
         use std::os::unix::fs::FileExt;
         let mut buf = vec![0u8; 64 * 1024];
@@ -170,7 +170,12 @@ async fn open_sealed(content: PathBuf, size: u64, passcode: String) -> Result<Op
 }
 
 /// The decrypted content (or the planned part of it).
-fn serve_sealed(opened: Opened, plan: RangePlan, rec: &FileRecord, method: &Method) -> HttpResponse {
+fn serve_sealed(
+    opened: Opened,
+    plan: RangePlan,
+    rec: &FileRecord,
+    method: &Method,
+) -> HttpResponse {
     let size = rec.cloud.size;
     let (start, len) = match plan {
         RangePlan::Unsatisfiable => return unsatisfiable(size),
@@ -219,7 +224,11 @@ mod tests {
             (Some("bytes=0-3"), 10, RangePlan::Part { start: 0, len: 4 }),
             (Some("bytes=5-"), 10, RangePlan::Part { start: 5, len: 5 }),
             (Some("bytes=-3"), 10, RangePlan::Part { start: 7, len: 3 }),
-            (Some("bytes=0-99"), 10, RangePlan::Part { start: 0, len: 10 }),
+            (
+                Some("bytes=0-99"),
+                10,
+                RangePlan::Part { start: 0, len: 10 },
+            ),
             (Some("bytes=0-1,4-5"), 10, RangePlan::Whole),
             (Some("bytes=10-"), 10, RangePlan::Unsatisfiable),
             (Some("bytes=0-0"), 0, RangePlan::Unsatisfiable),

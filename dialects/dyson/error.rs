@@ -198,9 +198,11 @@ impl ResponseError for DysonError {
                 ("One or more validation errors occurred.".to_owned(), None),
                 Some(errors),
             ),
-            DysonError::ChunkMissing(i) => {
-                ("CHUNK_MISSING", (format!("Chunk {i} is missing."), None), None)
-            }
+            DysonError::ChunkMissing(i) => (
+                "CHUNK_MISSING",
+                (format!("Chunk {i} is missing."), None),
+                None,
+            ),
             DysonError::HashMismatch {
                 kind,
                 expected,
@@ -216,9 +218,7 @@ impl ResponseError for DysonError {
             DysonError::FileTooLarge { size, max } => (
                 "FORBIDDEN",
                 (
-                    format!(
-                        "File size {size} is larger than the pool's maximum file size {max}"
-                    ),
+                    format!("File size {size} is larger than the pool's maximum file size {max}"),
                     None,
                 ),
                 None,
@@ -296,7 +296,10 @@ mod tests {
                 r#"{"code":"CHUNK_MISSING","message":"Chunk 1 is missing.","status":400}"#,
             ),
             (
-                DysonError::FileTooLarge { size: 9000, max: 8000 },
+                DysonError::FileTooLarge {
+                    size: 9000,
+                    max: 8000,
+                },
                 403,
                 r#"{"code":"FORBIDDEN","message":"File size 9000 is larger than the pool's maximum file size 8000","status":403}"#,
             ),

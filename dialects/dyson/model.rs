@@ -169,8 +169,7 @@ pub fn new_id() -> String {
 /// Whether `s` has the shape of an id this dialect hands out (anything else is unknown).
 pub fn is_id(s: &str) -> bool {
     s.len() == 21
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 

@@ -156,7 +156,7 @@ pub fn create_request(
 pub fn chunks_count(req: &CreateRequest, limits: &CreateLimits) -> Result<u64, DysonError> {
     // ceil(file_size / chunk_size) in integers; 0 for an empty file. Never rounded or capped:
     // Solian aborts when its own count differs (spec §13).
-    let count = req.file_size / req.chunk_size + u64::from(req.file_size % req.chunk_size != 0);
+    let count = req.file_size.div_ceil(req.chunk_size);
     if count > limits.max_chunks {
         let mut errors = FieldErrors::default();
         errors.add(
@@ -205,7 +205,9 @@ pub fn hash_kind(hash: &str) -> Option<DigestKind> {
     if !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    DigestKind::ALL.into_iter().find(|k| k.hex_len() == hash.len())
+    DigestKind::ALL
+        .into_iter()
+        .find(|k| k.hex_len() == hash.len())
 }
 
 /// The name of a digest in the `detail` of HASH_MISMATCH (spec §11).
@@ -231,7 +233,8 @@ pub fn parse_instant(s: &str) -> Option<SystemTime> {
             13 | 16 => b == b':',
             _ => b.is_ascii_digit(),
         })
-        && fraction.is_none_or(|f| (1..=9).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()));
+        && fraction
+            .is_none_or(|f| (1..=9).contains(&f.len()) && f.bytes().all(|b| b.is_ascii_digit()));
     if !shape_ok {
         return None;
     }
@@ -266,19 +269,13 @@ fn required_string(
 ) -> Option<String> {
     match present(map, key) {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::String(_)) | None => {
-            errors.fail(key, &format!("The {key} field is required."))
-        }
+        Some(Value::String(_)) | None => errors.fail(key, &format!("The {key} field is required.")),
         Some(_) => errors.fail(key, &format!("The {key} field must be a string.")),
     }
 }
 
 /// An optional GUID string (`8-4-4-4-12` hex digits, any case), kept as sent.
-fn guid(
-    map: &Map<String, Value>,
-    key: &str,
-    errors: &mut FieldErrors,
-) -> Option<Option<String>> {
+fn guid(map: &Map<String, Value>, key: &str, errors: &mut FieldErrors) -> Option<Option<String>> {
     match present(map, key) {
         None => Some(None),
         Some(Value::String(s)) if is_guid(s) => Some(Some(s.clone())),

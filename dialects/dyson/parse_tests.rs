@@ -54,9 +54,18 @@ fn optional_fields_take_their_defaults_and_unknown_keys_are_ignored() {
 #[test]
 fn each_field_reports_its_first_failure_in_table_order() {
     let cases = [
-        ("[]", r#"{"body":["The request body must be a JSON object."]}"#),
-        ("not json", r#"{"body":["The request body must be a JSON object."]}"#),
-        ("", r#"{"body":["The request body must be a JSON object."]}"#),
+        (
+            "[]",
+            r#"{"body":["The request body must be a JSON object."]}"#,
+        ),
+        (
+            "not json",
+            r#"{"body":["The request body must be a JSON object."]}"#,
+        ),
+        (
+            "",
+            r#"{"body":["The request body must be a JSON object."]}"#,
+        ),
         (
             "{}",
             r#"{"hash":["The hash field is required."],"file_name":["The file_name field is required."],"content_type":["The content_type field is required."]}"#,
@@ -165,7 +174,10 @@ fn too_many_chunks_then_too_large_a_file_are_refused_in_that_order() {
     );
     assert!(matches!(
         chunks_count(&req(9000, 1000), &limits),
-        Err(DysonError::FileTooLarge { size: 9000, max: 8000 })
+        Err(DysonError::FileTooLarge {
+            size: 9000,
+            max: 8000
+        })
     ));
     assert_eq!(chunks_count(&req(8000, 1000), &limits).unwrap(), 8);
     assert_eq!(chunks_count(&req(8001, 8000), &LIMITS).unwrap(), 2);
@@ -186,7 +198,11 @@ fn chunk_indexes_must_be_32_bit_integers_within_the_count() {
         ("-", 3, Err("The value '-' is not valid.")),
         ("", 3, Err("The value '' is not valid.")),
         ("2147483648", 3, Err("The value '2147483648' is not valid.")),
-        ("-2147483648", 3, Err("Chunk index -2147483648 is out of range 0..2.")),
+        (
+            "-2147483648",
+            3,
+            Err("Chunk index -2147483648 is out of range 0..2."),
+        ),
     ];
     for (raw, count, expected) in cases {
         let got = match chunk_index(raw, *count) {
@@ -236,7 +252,10 @@ fn instants_parse_strictly_and_print_with_at_most_six_trimmed_digits() {
         ("2025-10-02T08:01:02.120Z", "2025-10-02T08:01:02.12Z"),
         ("2025-10-02T08:01:02.5Z", "2025-10-02T08:01:02.5Z"),
         ("2025-10-02T08:01:02.000000900Z", "2025-10-02T08:01:02Z"),
-        ("2025-10-02T08:01:02.1234567Z", "2025-10-02T08:01:02.123456Z"),
+        (
+            "2025-10-02T08:01:02.1234567Z",
+            "2025-10-02T08:01:02.123456Z",
+        ),
     ];
     for (input, printed) in cases {
         assert_eq!(format_instant(parse_instant(input).unwrap()), printed);

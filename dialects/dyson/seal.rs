@@ -185,7 +185,9 @@ impl Opened {
     pub fn open(file: std::fs::File, size: u64, password: &str) -> Result<Opened, SealError> {
         let mut head = [0u8; HEADER_LEN];
         file.read_exact_at(&mut head, 0)?;
-        if &head[..8] != MAGIC || u32::from_be_bytes(head[31..35].try_into().unwrap()) as u64 != SEGMENT {
+        if &head[..8] != MAGIC
+            || u32::from_be_bytes(head[31..35].try_into().unwrap()) as u64 != SEGMENT
+        {
             return Err(SealError::Format("unknown header".into()));
         }
         let word = |at: usize| u32::from_be_bytes(head[at..at + 4].try_into().expect("4 bytes"));

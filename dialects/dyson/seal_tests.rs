@@ -46,7 +46,14 @@ fn read_all(opened: &Opened, start: u64, len: u64) -> Vec<u8> {
 
 #[test]
 fn sealed_content_opens_with_the_password_at_every_size_and_range() {
-    for len in [0, 1, 100, SEGMENT as usize - 1, SEGMENT as usize, SEGMENT as usize * 2 + 5] {
+    for len in [
+        0,
+        1,
+        100,
+        SEGMENT as usize - 1,
+        SEGMENT as usize,
+        SEGMENT as usize * 2 + 5,
+    ] {
         // Arrange
         let data = plain(len);
         let sealed = seal_to_vec(&key("pw"), &data).unwrap();
@@ -77,7 +84,9 @@ fn the_sealed_bytes_do_not_contain_the_plaintext() {
 #[test]
 fn a_wrong_password_does_not_open() {
     let sealed = seal_to_vec(&key("right"), b"hello").unwrap();
-    let err = Opened::open(sealed_file(&sealed), 5, "wrong").err().unwrap();
+    let err = Opened::open(sealed_file(&sealed), 5, "wrong")
+        .err()
+        .unwrap();
     assert!(matches!(err, SealError::WrongKey), "{err:?}");
 }
 

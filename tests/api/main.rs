@@ -1,3 +1,4 @@
+mod dyson;
 mod healthz;
 mod helpers;
 mod introspection;
