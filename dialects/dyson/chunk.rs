@@ -28,29 +28,37 @@ pub async fn handle_chunk(
     path: web::Path<(String, String)>,
     dyson: web::Data<Dyson>,
 ) -> Result<HttpResponse, DysonError> {
-    // Checks in the order of spec §5: credential, task, index, body size, `chunk` part.
+    // Checks in the order of spec §5: credential, task, index, body size, `chunk` part. Whether
+    // the task's upload is still open is left to the engine's write, or asked on a refusal.
     let owner = auth::principal(&req, &dyson.auth).await?;
     let (task_id, raw_index) = path.into_inner();
-    let (task, _) = dyson.store.task(&owner, &task_id).await?;
+    let task = dyson.store.task_record(&owner, &task_id).await?;
     telemetry::record_upload_id(&req, &task_id);
-    let index = parse::chunk_index(&raw_index, task.chunks_count)?;
     let limit = task.chunk_size + BODY_SLACK;
-    if super::content_length(&req).is_some_and(|n| n > limit) {
-        return Err(DysonError::PayloadTooLarge { limit });
-    }
-    if !is_form_data(&req) {
-        return Err(DysonError::chunk_required());
-    }
+    let checked = parse::chunk_index(&raw_index, task.chunks_count).and_then(|index| {
+        if super::content_length(&req).is_some_and(|n| n > limit) {
+            return Err(DysonError::PayloadTooLarge { limit });
+        }
+        if !is_form_data(&req) {
+            return Err(DysonError::chunk_required());
+        }
+        Ok(index)
+    });
+    let index = match checked {
+        Ok(index) => index,
+        Err(e) => return Err(dyson.store.refuse(&task, e).await),
+    };
 
     let overflow = Arc::new(AtomicBool::new(false));
     let mut form = Multipart::new(req.headers(), limited(payload, limit, overflow.clone()));
     let too_large = || overflow.load(Ordering::SeqCst);
     let Some(field) = find_chunk_part(&mut form).await else {
-        return Err(if too_large() {
+        let e = if too_large() {
             DysonError::PayloadTooLarge { limit }
         } else {
             DysonError::chunk_required()
-        });
+        };
+        return Err(dyson.store.refuse(&task, e).await);
     };
 
     // The multipart reader is not `Send`; the engine wants a `Send` stream. A bounded channel
@@ -69,7 +77,11 @@ pub async fn handle_chunk(
     match stored {
         // 200 with an empty body: Content-Length 0, no Content-Type (spec §5, §13).
         Ok(_) => Ok(HttpResponse::Ok().finish()),
-        Err(_) if too_large() => Err(DysonError::PayloadTooLarge { limit }),
+        Err(crate::engine::Error::UnknownUpload) => Err(DysonError::UnknownTask),
+        Err(_) if too_large() => Err(dyson
+            .store
+            .refuse(&task, DysonError::PayloadTooLarge { limit })
+            .await),
         Err(e) => Err(e.into()),
     }
 }

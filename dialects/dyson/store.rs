@@ -41,18 +41,33 @@ impl Store {
         owner: &Principal,
         id: &str,
     ) -> Result<(TaskRecord, UploadInfo), DysonError> {
-        if !is_id(id) {
-            return Err(DysonError::UnknownTask);
-        }
-        let task: TaskRecord = self
-            .records
-            .get(&task_key(id))
-            .await?
-            .filter(|t: &TaskRecord| &t.owner == owner)
-            .ok_or(DysonError::UnknownTask)?;
+        let task = self.task_record(owner, id).await?;
         // The engine knows whether the upload is still there (completed, expired, swept).
         let upload = self.engine.upload(owner, task.upload).await?;
         Ok((task, upload))
+    }
+
+    /// The record of a task of `owner`, without asking the engine whether its upload is still
+    /// open (the engine's own calls answer that; see [`Store::refuse`]).
+    pub async fn task_record(&self, owner: &Principal, id: &str) -> Result<TaskRecord, DysonError> {
+        if !is_id(id) {
+            return Err(DysonError::UnknownTask);
+        }
+        self.records
+            .get(&task_key(id))
+            .await?
+            .filter(|t: &TaskRecord| &t.owner == owner)
+            .ok_or(DysonError::UnknownTask)
+    }
+
+    /// `error` for a request about `task`, unless the task is gone: a gone task answers 404
+    /// before any other check (spec §5). Asked only on error paths, so a chunk upload costs no
+    /// extra lookup.
+    pub async fn refuse(&self, task: &TaskRecord, error: DysonError) -> DysonError {
+        match self.engine.upload(&task.owner, task.upload).await {
+            Ok(_) => error,
+            Err(e) => e.into(),
+        }
     }
 
     /// Stores a new task under a fresh id and returns the id.
