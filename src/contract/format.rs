@@ -27,9 +27,10 @@ pub struct Case {
     #[serde(default)]
     pub vars: Map<String, Value>,
     /// Byte strings named before the first step, e.g. a whole file whose digest the first
-    /// request declares and whose slices later requests send.
-    #[serde(default)]
-    pub data: BTreeMap<String, Source>,
+    /// request declares and whose slices later requests send. Made in file order, so a slice
+    /// may refer to an entry above it.
+    #[serde(default, deserialize_with = "in_file_order")]
+    pub data: Vec<(String, Source)>,
     /// Default of [`Expect::ordered_keys`] for every step.
     #[serde(default)]
     pub ordered_keys: bool,
@@ -37,6 +38,32 @@ pub struct Case {
     /// The file the case was read from.
     #[serde(skip)]
     pub path: PathBuf,
+}
+
+/// A JSON object as a list of its members, in the order the file gives them.
+fn in_file_order<'de, D, T>(deserializer: D) -> Result<Vec<(String, T)>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Members<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Members<T> {
+        type Value = Vec<(String, T)>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut members = Vec::new();
+            while let Some(member) = map.next_entry()? {
+                members.push(member);
+            }
+            Ok(members)
+        }
+    }
+    deserializer.deserialize_map(Members(std::marker::PhantomData))
 }
 
 /// One request and the response the client depends on.

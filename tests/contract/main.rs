@@ -1,0 +1,7 @@
+//! Contract fixtures in `cargo test`: the format's self-test against a stub server, and the
+//! `chunkgate contract` command.
+
+mod command;
+mod helpers;
+mod selftest;
+mod stub;
