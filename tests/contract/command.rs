@@ -141,25 +141,3 @@ async fn usage_errors_exit_2() {
         (2, "error: no fixture files (*.json) found\n")
     );
 }
-
-#[test]
-fn the_example_in_docs_fixtures_md_is_a_valid_fixture() {
-    // Arrange
-    let doc = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/fixtures.md"),
-    )
-    .unwrap();
-    let start = doc.find("```json\n").expect("a json example") + "```json\n".len();
-    let end = start + doc[start..].find("```").unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("example.json");
-    std::fs::write(&path, &doc[start..end]).unwrap();
-
-    // Act
-    let case = chunkgate::contract::load_case(&path);
-
-    // Assert
-    let case = case.unwrap();
-    assert_eq!(case.name, "filesnest/upload-two-chunks");
-    assert_eq!(case.steps.len(), 4);
-}

@@ -2,6 +2,7 @@
 //! `chunkgate contract` command.
 
 mod command;
+mod fixtures;
 mod helpers;
 mod selftest;
 mod stub;
