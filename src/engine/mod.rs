@@ -1,1 +1,459 @@
-//! The assembly engine.
+//! The assembly engine: uploads, chunks, digests, assembly and files, behind a narrow facade.
+//!
+//! Front ends (the dialects) speak to the engine only through [`Engine`] and the value types of
+//! [`types`]; the metadata seam (`meta`, sled) and the bytes seam (`blob`, files) stay private,
+//! so no front end can reach into either. See `docs/architecture.md` and DESIGN.md.
+
+mod batch;
+mod blob;
+mod complete;
+mod digest;
+mod error;
+mod indexed;
+mod ingest;
+mod meta;
+mod ranged;
+mod reconcile;
+mod records;
+mod sweep;
+mod types;
+
+pub use batch::{BatchCompletion, PartWriter};
+pub use error::Error;
+pub use ranged::CutOff;
+pub use records::Records;
+pub use types::*;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use blob::BlobStore;
+use digest::DigestState;
+use meta::{Meta, UploadRec, UploadRecState};
+
+/// Engine settings (the `[server]`-level keys of docs/configuration.md).
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Where metadata (`meta/`), spool files (`spool/`) and content (`blobs/`) live.
+    pub data_dir: PathBuf,
+    pub durability: Durability,
+    /// Default idle time after which an unfinished upload is swept.
+    pub upload_ttl: Duration,
+    /// Below this many free bytes on the data volume, new data is refused.
+    pub min_free_space: u64,
+    /// Largest upload in bytes (0 = unlimited).
+    pub max_upload_size: u64,
+    /// How often the sweeper looks for expired uploads and files.
+    pub sweep_interval: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            data_dir: PathBuf::from("./data"),
+            durability: Durability::Strict,
+            upload_ttl: Duration::from_secs(24 * 3600),
+            min_free_space: 1 << 30,
+            max_upload_size: 10 << 30,
+            sweep_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The engine. Cheap to clone (shared state behind an `Arc`).
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    config: EngineConfig,
+    meta: Meta,
+    blob: BlobStore,
+    /// Per-upload locks and in-memory running digests.
+    cells: StdMutex<HashMap<UploadId, Arc<Cell>>>,
+    sweeper: StdMutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// In-memory companion of an upload.
+///
+/// Lock order: `data` before `meta`. `data` gives exclusive use of the upload's data file and its
+/// running digest (held by an in-order append, a fold, a ranged write or a completion); `meta`
+/// serialises every metadata change of the upload, so state moves never race.
+pub(crate) struct Cell {
+    data: tokio::sync::Mutex<DataState>,
+    meta: tokio::sync::Mutex<()>,
+}
+
+/// The running digest of an upload's data file: covers bytes `0..len` when present.
+#[derive(Default)]
+pub(crate) struct DataState {
+    running: Option<(u64, DigestState)>,
+}
+
+impl Engine {
+    /// Opens (or creates) the store in `config.data_dir`, reconciles it with what is on disk and
+    /// starts the background sweeper (requires a Tokio runtime).
+    pub async fn open(config: EngineConfig) -> Result<Engine, Error> {
+        let dir = config.data_dir.clone();
+        let (meta, blob) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+            std::fs::create_dir_all(&dir)?;
+            let blob = BlobStore::open(&dir)?;
+            let meta = Meta::open(&dir.join("meta"))?;
+            Ok((meta, blob))
+        })
+        .await
+        .map_err(join_error)??;
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                config,
+                meta,
+                blob,
+                cells: StdMutex::new(HashMap::new()),
+                sweeper: StdMutex::new(None),
+            }),
+        };
+        let report = engine.reconcile().await?;
+        if report != Default::default() {
+            tracing::info!(?report, "reconciled store with disk");
+        }
+        engine.start_sweeper();
+        Ok(engine)
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.config.data_dir
+    }
+
+    /// Runs a metadata/file operation on the blocking pool (never on the async threads).
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T, Error>
+    where
+        F: FnOnce(&Inner) -> Result<T, Error> + Send + 'static,
+        T: Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(join_error)?
+    }
+
+    pub(crate) fn cell(&self, id: &UploadId) -> Arc<Cell> {
+        let mut cells = self.inner.cells.lock().expect("cells lock");
+        cells
+            .entry(*id)
+            .or_insert_with(|| {
+                Arc::new(Cell {
+                    data: tokio::sync::Mutex::new(DataState::default()),
+                    meta: tokio::sync::Mutex::new(()),
+                })
+            })
+            .clone()
+    }
+
+    pub(crate) fn forget_cell(&self, id: &UploadId) {
+        self.inner.cells.lock().expect("cells lock").remove(id);
+    }
+
+    /// Refuses new data when the volume is nearly full (sled corrupts itself on a full disk).
+    pub(crate) async fn guard_space(&self, incoming: u64) -> Result<(), Error> {
+        let min = self.inner.config.min_free_space;
+        if min == 0 {
+            return Ok(());
+        }
+        let available = self.blocking(|i| Ok(i.blob.available_space()?)).await?;
+        let required = min.saturating_add(incoming);
+        if available < required {
+            return Err(Error::InsufficientStorage {
+                available,
+                required,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn strict(&self) -> bool {
+        self.inner.config.durability == Durability::Strict
+    }
+
+    /// Opens an upload.
+    pub async fn create_upload(&self, new: NewUpload) -> Result<UploadInfo, Error> {
+        let max = self.inner.config.max_upload_size;
+        if let Layout::Ranged { size } = new.layout {
+            if max > 0 && size > max {
+                return Err(Error::TooLarge { limit: max });
+            }
+        }
+        let declared = match new.layout {
+            Layout::Ranged { size } => size,
+            _ => 0,
+        };
+        self.guard_space(declared).await?;
+        let ttl = new.ttl.unwrap_or(self.inner.config.upload_ttl);
+        let rec = UploadRec::new(&new, ttl);
+        let strict = self.strict();
+        let rec = self
+            .blocking(move |i| {
+                let sparse = match rec.layout {
+                    Layout::Ranged { size } => Some(size),
+                    _ => None,
+                };
+                i.blob.create_spool(&rec.id, sparse)?;
+                i.meta.insert_upload(&rec)?;
+                if strict {
+                    i.meta.flush()?;
+                }
+                Ok(rec)
+            })
+            .await?;
+        tracing::debug!(upload = %rec.id, layout = ?rec.layout, "upload created");
+        Ok(self.info_of(rec, Vec::new()))
+    }
+
+    /// The upload `id` as its owner sees it.
+    pub async fn upload(&self, owner: &Principal, id: UploadId) -> Result<UploadInfo, Error> {
+        let rec = self.owned_upload(owner, id).await?;
+        let chunks = self.chunk_indexes(&rec).await?;
+        Ok(self.info_of(rec, chunks))
+    }
+
+    /// Loads an upload owned by `owner` that has not expired.
+    pub(crate) async fn owned_upload(
+        &self,
+        owner: &Principal,
+        id: UploadId,
+    ) -> Result<UploadRec, Error> {
+        let rec = self
+            .blocking(move |i| i.meta.upload(&id))
+            .await?
+            .ok_or(Error::UnknownUpload)?;
+        if &rec.owner != owner || rec.expires_ms() <= meta::now_ms() {
+            return Err(Error::UnknownUpload);
+        }
+        if matches!(rec.state, UploadRecState::Completing(_)) {
+            return Err(Error::UnknownUpload);
+        }
+        Ok(rec)
+    }
+
+    async fn chunk_indexes(&self, rec: &UploadRec) -> Result<Vec<ChunkIndex>, Error> {
+        if !matches!(rec.layout, Layout::Indexed { .. }) {
+            return Ok(Vec::new());
+        }
+        let id = rec.id;
+        self.blocking(move |i| Ok(i.meta.chunks(&id)?.into_iter().map(|(k, _)| k).collect()))
+            .await
+    }
+
+    pub(crate) fn info_of(&self, rec: UploadRec, chunks: Vec<ChunkIndex>) -> UploadInfo {
+        let received = match rec.layout {
+            Layout::Ranged { .. } => rec.ranged_received(),
+            Layout::Batch { .. } => rec.files.iter().map(|f| f.size).sum(),
+            Layout::Indexed { .. } => rec.data_len,
+        };
+        UploadInfo {
+            id: rec.id,
+            owner: rec.owner.clone(),
+            namespace: rec.namespace.clone(),
+            layout: rec.layout,
+            state: match &rec.state {
+                UploadRecState::Failed(m) => UploadState::Failed(m.clone()),
+                _ => UploadState::Open,
+            },
+            chunks,
+            received,
+            parts_done: rec.parts_done,
+            batch_files: rec
+                .files
+                .iter()
+                .map(|f| BatchFileInfo {
+                    name: f.name.clone(),
+                    size: f.size,
+                    sha256: f.digests.sha256.clone(),
+                })
+                .collect(),
+            created_at: meta::time_of(rec.created_ms),
+            updated_at: meta::time_of(rec.updated_ms),
+            expires_at: meta::time_of(rec.expires_ms()),
+        }
+    }
+
+    /// Removes an upload and all of its bytes.
+    pub async fn abort(&self, owner: &Principal, id: UploadId) -> Result<(), Error> {
+        self.owned_upload(owner, id).await?;
+        let cell = self.cell(&id);
+        let _data = cell.data.lock().await;
+        let _meta = cell.meta.lock().await;
+        let strict = self.strict();
+        self.blocking(move |i| {
+            i.meta.remove_upload(&id)?;
+            if strict {
+                i.meta.flush()?;
+            }
+            i.blob.remove_spool(&id)?;
+            Ok(())
+        })
+        .await?;
+        self.forget_cell(&id);
+        Ok(())
+    }
+
+    // ---- files ------------------------------------------------------------------------------
+
+    /// A file by id, whoever owns it (operator use). Expired files are not returned.
+    pub async fn file(&self, id: &FileId) -> Result<Option<FileInfo>, Error> {
+        let id = *id;
+        let rec = self.blocking(move |i| i.meta.file(&id)).await?;
+        Ok(rec
+            .filter(|f| f.expires_ms.is_none_or(|e| e > meta::now_ms()))
+            .map(|f| f.info()))
+    }
+
+    /// A file owned by `owner`; another owner's file is [`Error::UnknownFile`] like a missing one.
+    pub async fn owned_file(&self, owner: &Principal, id: &FileId) -> Result<FileInfo, Error> {
+        match self.file(id).await? {
+            Some(f) if &f.owner == owner => Ok(f),
+            _ => Err(Error::UnknownFile),
+        }
+    }
+
+    /// Deletes a file owned by `owner`; its blob goes when nothing references it any more.
+    pub async fn delete_file(&self, owner: &Principal, id: &FileId) -> Result<FileInfo, Error> {
+        let info = self.owned_file(owner, id).await?;
+        let id = *id;
+        let strict = self.strict();
+        let removed = self
+            .blocking(move |i| {
+                let r = i.meta.remove_file(&id)?;
+                if strict {
+                    i.meta.flush()?;
+                }
+                if let Some((f, true)) = &r {
+                    i.blob.remove_blob(&f.digests.sha256)?;
+                }
+                Ok(r)
+            })
+            .await?;
+        match removed {
+            Some(_) => Ok(info),
+            None => Err(Error::UnknownFile),
+        }
+    }
+
+    /// Files whose `kind` digest equals `hex` (case-insensitive), owned by `scope` if given.
+    pub async fn find_files_by_digest(
+        &self,
+        scope: Option<&Principal>,
+        kind: DigestKind,
+        hex: &str,
+    ) -> Result<Vec<FileInfo>, Error> {
+        let hex = hex.to_string();
+        let ids = self
+            .blocking(move |i| i.meta.files_by_digest(kind, &hex))
+            .await?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(f) = self.file(&id).await? {
+                if scope.is_none_or(|p| p == &f.owner) {
+                    out.push(f);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The file found under a front end's legacy id.
+    pub async fn resolve_alias(
+        &self,
+        namespace: &str,
+        legacy_id: &str,
+    ) -> Result<Option<FileId>, Error> {
+        let (ns, legacy) = (namespace.to_string(), legacy_id.to_string());
+        self.blocking(move |i| i.meta.alias(&ns, &legacy)).await
+    }
+
+    /// Where the file's bytes are on disk (read-only use: streaming downloads).
+    pub fn content_path(&self, file: &FileInfo) -> PathBuf {
+        self.inner.blob.blob_path(&file.digests.sha256)
+    }
+
+    /// Compares `body`, placed at `offset`, with a file's stored bytes.
+    pub async fn compare_content<S, E>(
+        &self,
+        file: &FileInfo,
+        offset: u64,
+        body: S,
+    ) -> Result<Comparison, Error>
+    where
+        S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        ranged::compare_with_file(self.content_path(file), file.size, offset, body).await
+    }
+
+    /// The namespaced record store of a front end.
+    pub fn records(&self, namespace: &str) -> Records {
+        Records::new(self.clone(), namespace)
+    }
+
+    /// A sorted listing of everything stored (tests compare it before and after a request).
+    pub async fn inventory(&self) -> Result<Inventory, Error> {
+        let (uploads, files, records, blobs) = self
+            .blocking(|i| {
+                let uploads = i.meta.uploads()?;
+                let mut with_chunks = Vec::new();
+                for u in uploads {
+                    let chunks = i.meta.chunks(&u.id)?;
+                    with_chunks.push((u, chunks));
+                }
+                Ok((
+                    with_chunks,
+                    i.meta.files()?,
+                    i.meta.all_records()?,
+                    i.meta.blobs()?,
+                ))
+            })
+            .await?;
+        let mut inv = Inventory {
+            uploads: uploads
+                .into_iter()
+                .map(|(u, c)| self.info_of(u, c.into_iter().map(|(k, _)| k).collect()))
+                .collect(),
+            files: files.iter().map(|f| f.info()).collect(),
+            records,
+            blobs: blobs.into_iter().map(|(k, b)| (k, b.refs)).collect(),
+        };
+        inv.uploads.sort_by_key(|u| u.id);
+        inv.files.sort_by_key(|f| f.id);
+        Ok(inv)
+    }
+
+    /// Succeeds when the store can take writes (used by `/healthz`).
+    pub async fn check_writable(&self) -> Result<(), Error> {
+        self.blocking(|i| {
+            i.blob.probe_writable()?;
+            i.meta.flush()
+        })
+        .await
+    }
+
+    /// Stops the sweeper and flushes metadata.
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        if let Some(h) = self.inner.sweeper.lock().expect("sweeper lock").take() {
+            h.abort();
+        }
+        self.blocking(|i| i.meta.flush()).await
+    }
+}
+
+pub(crate) fn join_error(e: tokio::task::JoinError) -> Error {
+    if e.is_panic() {
+        std::panic::resume_unwind(e.into_panic());
+    }
+    Error::Io(std::io::Error::other("blocking task cancelled"))
+}

@@ -306,7 +306,9 @@ pub enum RangeOutcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Comparison {
     Identical,
-    Differs { offset: u64 },
+    Differs {
+        offset: u64,
+    },
     /// The bytes run past the end of the content.
     OutOfBounds,
 }

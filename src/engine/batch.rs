@@ -1,0 +1,248 @@
+//! `Batch` uploads: `parts` requests, each carrying whole files.
+//!
+//! A request's files stream into spool files (with their digests computed on the way in); they
+//! join the upload, and the request counts, only when [`PartWriter::commit`] runs. A part that is
+//! dropped uncommitted (rejected or cut off) leaves the upload exactly as it was.
+
+use std::fmt::Display;
+use std::fs::OpenOptions;
+
+use bytes::Bytes;
+use futures_util::Stream;
+
+use super::blob::{self, TempGuard};
+use super::digest::{DigestPipe, DigestState};
+use super::error::Error;
+use super::ingest::{pump, AppendSink, End};
+use super::meta::{now_ms, BatchFileRec, FileRec, PendingFile, UploadRecState};
+use super::types::*;
+use super::Engine;
+
+/// Result of completing a batch upload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BatchCompletion {
+    /// Every file stored, in upload order; the upload is gone.
+    Completed(Vec<FileInfo>),
+    /// Not all parts have arrived yet; nothing changed.
+    MissingParts { done: u32, parts: u32 },
+}
+
+/// The files of one request of a `Batch` upload, staged until committed.
+pub struct PartWriter {
+    engine: Engine,
+    owner: Principal,
+    id: UploadId,
+    digests: DigestSet,
+    staged: Vec<(BatchFileRec, TempGuard)>,
+}
+
+impl Engine {
+    /// Starts a request of a `Batch` upload.
+    pub async fn begin_part(&self, owner: &Principal, id: UploadId) -> Result<PartWriter, Error> {
+        let rec = self.owned_upload(owner, id).await?;
+        let Layout::Batch { parts } = rec.layout else {
+            return Err(Error::WrongLayout(rec.layout));
+        };
+        if rec.parts_done >= parts {
+            return Err(Error::PartsExhausted { parts });
+        }
+        self.guard_space(0).await?;
+        Ok(PartWriter {
+            engine: self.clone(),
+            owner: owner.clone(),
+            id,
+            digests: rec.digests,
+            staged: Vec::new(),
+        })
+    }
+
+    /// Stores every file of a `Batch` upload whose parts have all arrived. `meta` names each file
+    /// (given its position and what was received).
+    pub async fn complete_batch<F>(
+        &self,
+        owner: &Principal,
+        id: UploadId,
+        meta: F,
+    ) -> Result<BatchCompletion, Error>
+    where
+        F: Fn(usize, &BatchFileInfo) -> NewFile,
+    {
+        let cell = self.cell(&id);
+        let _data = cell.data.lock().await;
+        let rec = self.owned_upload(owner, id).await?;
+        let Layout::Batch { parts } = rec.layout else {
+            return Err(Error::WrongLayout(rec.layout));
+        };
+        if rec.parts_done < parts {
+            return Ok(BatchCompletion::MissingParts {
+                done: rec.parts_done,
+                parts,
+            });
+        }
+        let pending = rec
+            .files
+            .iter()
+            .enumerate()
+            .map(|(n, f)| {
+                let info = BatchFileInfo {
+                    name: f.name.clone(),
+                    size: f.size,
+                    sha256: f.digests.sha256.clone(),
+                };
+                PendingFile {
+                    file: FileRec::new(
+                        rec.owner.clone(),
+                        rec.namespace.clone(),
+                        meta(n, &info),
+                        f.size,
+                        f.digests.clone(),
+                    ),
+                    source: format!("spool/{id}/{}", f.spool),
+                }
+            })
+            .collect();
+        let files = self.finish_pending(rec, pending).await?;
+        self.forget_cell(&id);
+        Ok(BatchCompletion::Completed(files))
+    }
+}
+
+impl PartWriter {
+    /// Streams one whole file of this request into the spool, computing its digests.
+    pub async fn add_file<S, E>(
+        &mut self,
+        name: String,
+        body: S,
+        limit: Option<u64>,
+    ) -> Result<BatchFileInfo, Error>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: Display,
+    {
+        let blob = &self.engine.inner.blob;
+        let path = blob.spool_file(&self.id, "file");
+        let guard = TempGuard::new(path.clone());
+        let file = {
+            let path = path.clone();
+            self.engine
+                .blocking(move |_| {
+                    Ok(OpenOptions::new().write(true).create_new(true).open(path)?)
+                })
+                .await?
+        };
+        let pipe = DigestPipe::start(DigestState::new(self.digests));
+        let pumped = pump(body, limit, Some(&pipe), AppendSink(file)).await;
+        let state = pipe.finish().await?;
+        match pumped.end {
+            End::Complete => {}
+            End::Body(e) => return Err(Error::Body(e)),
+            End::TooLarge(l) => return Err(Error::TooLarge { limit: l }),
+            End::Sink(e) => return Err(e),
+        }
+        let digests = state.finish();
+        let spool = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let rec = BatchFileRec {
+            name,
+            size: pumped.bytes,
+            digests,
+            spool,
+        };
+        let info = BatchFileInfo {
+            name: rec.name.clone(),
+            size: rec.size,
+            sha256: rec.digests.sha256.clone(),
+        };
+        let sink = pumped.sink;
+        if self.engine.strict() {
+            self.engine
+                .blocking(move |_| Ok(sink.0.sync_data()?))
+                .await?;
+        }
+        self.staged.push((rec, guard));
+        Ok(info)
+    }
+
+    /// The files staged so far.
+    pub fn files(&self) -> Vec<BatchFileInfo> {
+        self.staged
+            .iter()
+            .map(|(f, _)| BatchFileInfo {
+                name: f.name.clone(),
+                size: f.size,
+                sha256: f.digests.sha256.clone(),
+            })
+            .collect()
+    }
+
+    /// Counts this request and adds its files to the upload (a file whose name is already held
+    /// replaces it in place). `check` sees the files held and the staged ones, serialised with
+    /// every other commit of the upload, and may refuse: then nothing changes.
+    pub async fn commit_with<R, C>(self, check: C) -> Result<Result<UploadInfo, R>, Error>
+    where
+        C: FnOnce(&[BatchFileInfo], &[BatchFileInfo]) -> Result<(), R>,
+    {
+        let engine = self.engine.clone();
+        let id = self.id;
+        let cell = engine.cell(&id);
+        let _meta = cell.meta.lock().await;
+        let mut rec = engine.owned_upload(&self.owner, id).await?;
+        let Layout::Batch { parts } = rec.layout else {
+            return Err(Error::WrongLayout(rec.layout));
+        };
+        if rec.parts_done >= parts {
+            return Err(Error::PartsExhausted { parts });
+        }
+        let held: Vec<BatchFileInfo> = engine.info_of(rec.clone(), vec![]).batch_files;
+        let staged = self.files();
+        if let Err(r) = check(&held, &staged) {
+            return Ok(Err(r));
+        }
+        if engine.strict() {
+            let dir = engine.inner.blob.spool_dir(&id);
+            engine.blocking(move |_| Ok(blob::sync_dir(&dir)?)).await?;
+        }
+        let mut replaced = Vec::new();
+        let mut guards = Vec::new();
+        for (f, guard) in self.staged {
+            match rec.files.iter_mut().find(|h| h.name == f.name) {
+                Some(h) => replaced.push(std::mem::replace(h, f)),
+                None => rec.files.push(f),
+            }
+            guards.push(guard);
+        }
+        rec.parts_done += 1;
+        rec.updated_ms = now_ms();
+        if matches!(rec.state, UploadRecState::Failed(_)) {
+            rec.state = UploadRecState::Open;
+        }
+        engine.commit(&rec, vec![]).await?;
+        for g in guards {
+            g.keep();
+        }
+        let dir = engine.inner.blob.spool_dir(&id);
+        engine
+            .blocking(move |_| {
+                for r in replaced {
+                    blob::remove_if_exists(&dir.join(r.spool))?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(Ok(engine.info_of(rec, vec![])))
+    }
+
+    /// Counts this request with no extra check.
+    pub async fn commit(self) -> Result<UploadInfo, Error> {
+        match self
+            .commit_with(|_, _| Ok::<(), std::convert::Infallible>(()))
+            .await?
+        {
+            Ok(info) => Ok(info),
+            Err(never) => match never {},
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Namespaced record stores for front ends: their legacy ids and fields live here, never in raw
+//! sled. Values are JSON; changes are atomic per key (compare-and-swap, no read-modify-write).
+
+use std::sync::Arc;
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::error::Error;
+use super::meta::{decode, encode};
+use super::Engine;
+
+/// The records of one namespace (e.g. one dialect). Cheap to clone.
+#[derive(Clone)]
+pub struct Records {
+    engine: Engine,
+    ns: Arc<str>,
+}
+
+impl Records {
+    pub(crate) fn new(engine: Engine, ns: &str) -> Self {
+        Records {
+            engine,
+            ns: ns.into(),
+        }
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.ns
+    }
+
+    async fn flush(&self) -> Result<(), Error> {
+        if self.engine.strict() {
+            self.engine.blocking(|i| i.meta.flush()).await?;
+        }
+        Ok(())
+    }
+
+    /// The value under `key`.
+    pub async fn get<T: DeserializeOwned + Send + 'static>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, Error> {
+        let (ns, key) = (self.ns.clone(), key.to_string());
+        self.engine
+            .blocking(move |i| i.meta.record(&ns, &key)?.map(|b| decode(&b)).transpose())
+            .await
+    }
+
+    /// Sets `key` to `value` whatever it was.
+    pub async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<(), Error> {
+        let (ns, key, raw) = (self.ns.clone(), key.to_string(), encode(value));
+        self.engine
+            .blocking(move |i| i.meta.record_put(&ns, &key, &raw))
+            .await?;
+        self.flush().await
+    }
+
+    /// Creates `key` only if it does not exist; false when it already did.
+    pub async fn insert_new<T: Serialize>(&self, key: &str, value: &T) -> Result<bool, Error> {
+        let (ns, key, raw) = (self.ns.clone(), key.to_string(), encode(value));
+        let ok = self
+            .engine
+            .blocking(move |i| i.meta.record_cas(&ns, &key, None, Some(&raw)))
+            .await?;
+        self.flush().await?;
+        Ok(ok)
+    }
+
+    /// Atomically transforms the value under `key`: `f` sees the current value and returns the
+    /// new one (`None` removes it). Retried on contention, so `f` may run more than once.
+    /// Returns the value written.
+    pub async fn update<T, F>(&self, key: &str, f: F) -> Result<Option<T>, Error>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+        F: FnMut(Option<T>) -> Option<T> + Send + 'static,
+    {
+        let (ns, key) = (self.ns.clone(), key.to_string());
+        let out = self
+            .engine
+            .blocking(move |i| {
+                let mut f = f;
+                loop {
+                    let old = i.meta.record(&ns, &key)?;
+                    let cur: Option<T> = old.as_deref().map(decode).transpose()?;
+                    let new = f(cur);
+                    let raw = new.as_ref().map(encode);
+                    if i.meta
+                        .record_cas(&ns, &key, old.as_deref(), raw.as_deref())?
+                    {
+                        return Ok(new);
+                    }
+                }
+            })
+            .await?;
+        self.flush().await?;
+        Ok(out)
+    }
+
+    /// Removes `key`, returning whether it existed.
+    pub async fn remove(&self, key: &str) -> Result<bool, Error> {
+        let (ns, key) = (self.ns.clone(), key.to_string());
+        let old = self
+            .engine
+            .blocking(move |i| i.meta.record_remove(&ns, &key))
+            .await?;
+        self.flush().await?;
+        Ok(old.is_some())
+    }
+
+    /// Every `(key, value)` whose key starts with `prefix`, in key order.
+    pub async fn scan<T: DeserializeOwned + Send + 'static>(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, T)>, Error> {
+        let (ns, prefix) = (self.ns.clone(), prefix.to_string());
+        self.engine
+            .blocking(move |i| {
+                i.meta
+                    .record_scan(&ns, &prefix)?
+                    .into_iter()
+                    .map(|(k, v)| Ok((k, decode(&v)?)))
+                    .collect()
+            })
+            .await
+    }
+
+    /// The next value of a counter of this namespace: 1, 2, 3, ... never reused.
+    pub async fn next_id(&self, counter: &str) -> Result<u64, Error> {
+        let (ns, counter) = (self.ns.clone(), counter.to_string());
+        let v = self
+            .engine
+            .blocking(move |i| i.meta.next_counter(&ns, &counter))
+            .await?;
+        self.flush().await?;
+        Ok(v)
+    }
+}

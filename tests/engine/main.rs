@@ -1,0 +1,6 @@
+//! Engine suite: the assembly engine on a temp dir, without HTTP.
+mod helpers;
+mod indexed;
+mod lifecycle;
+mod properties;
+mod ranged_batch;
