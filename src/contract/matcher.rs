@@ -341,7 +341,11 @@ fn augment(
     for j in 0..owner.len() {
         if fits[i][j].is_some() && !seen[j] {
             seen[j] = true;
-            if owner[j].map_or(true, |k| augment(k, fits, owner, seen)) {
+            let free = match owner[j] {
+                None => true,
+                Some(k) => augment(k, fits, owner, seen),
+            };
+            if free {
                 owner[j] = Some(i);
                 return true;
             }
