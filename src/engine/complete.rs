@@ -133,6 +133,7 @@ impl Engine {
         mut rec: UploadRec,
         pending: Vec<PendingFile>,
     ) -> Result<Vec<FileInfo>, Error> {
+        let previous = rec.state.clone();
         if !matches!(rec.state, UploadRecState::Completing(_)) {
             rec.state = UploadRecState::Completing(pending.clone());
             let r = rec.clone();
@@ -145,27 +146,45 @@ impl Engine {
         }
         let id = rec.id;
         let strict = self.strict();
-        self.blocking(move |i| {
-            for p in &pending {
-                let src = i.blob.root().join(&p.source);
-                if src.exists() {
-                    i.blob.commit_blob(&src, &p.file.digests.sha256)?;
-                } else if !i.blob.blob_path(&p.file.digests.sha256).exists() {
-                    return Err(Error::Corrupt(format!(
-                        "completion of upload {id}: bytes of {} are gone",
-                        p.file.name
-                    )));
+        let moved = pending.clone();
+        let result = self
+            .blocking(move |i| {
+                for p in &moved {
+                    let src = i.blob.root().join(&p.source);
+                    if src.exists() {
+                        i.blob.commit_blob(&src, &p.file.digests.sha256)?;
+                    } else if !i.blob.blob_path(&p.file.digests.sha256).exists() {
+                        return Err(Error::Corrupt(format!(
+                            "completion of upload {id}: bytes of {} are gone",
+                            p.file.name
+                        )));
+                    }
                 }
-            }
-            let files: Vec<FileRec> = pending.iter().map(|p| p.file.clone()).collect();
-            i.meta.finish_completion(&id, &files)?;
-            if strict {
-                i.meta.flush()?;
-            }
-            i.blob.remove_spool(&id)?;
-            Ok(files.iter().map(|f| f.info()).collect())
-        })
-        .await
+                let files: Vec<FileRec> = moved.iter().map(|p| p.file.clone()).collect();
+                i.meta.finish_completion(&id, &files)?;
+                if strict {
+                    i.meta.flush()?;
+                }
+                i.blob.remove_spool(&id)?;
+                Ok(files.iter().map(|f| f.info()).collect())
+            })
+            .await;
+        if result.is_err() && !matches!(previous, UploadRecState::Completing(_)) {
+            // Roll back the intent while every source is still in the spool, so the front end
+            // can retry; otherwise start-up finishes what was moved.
+            rec.state = previous;
+            let root = self.inner.blob.root().to_path_buf();
+            let _ = self
+                .blocking(move |i| {
+                    if pending.iter().all(|p| root.join(&p.source).exists()) {
+                        i.meta.commit_upload(&rec, &[])?;
+                        i.meta.flush()?;
+                    }
+                    Ok(())
+                })
+                .await;
+        }
+        result
     }
 }
 

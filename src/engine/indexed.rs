@@ -112,7 +112,13 @@ impl Engine {
         };
         let pipe = snapshot.clone().map(DigestPipe::start);
         let (chunk_limit, reported) = self.chunk_limit(limit, offset);
-        let pumped = pump(body, chunk_limit, pipe.as_ref(), FileSink::at(file, offset)).await;
+        let pumped = pump(
+            body,
+            chunk_limit,
+            pipe.as_ref(),
+            FileSink::at(file, offset, self.strict()),
+        )
+        .await;
         let hashed = match pipe {
             Some(p) => Some(p.finish().await?),
             None => None,
@@ -197,7 +203,13 @@ impl Engine {
             .await?
         };
         let (chunk_limit, reported) = self.chunk_limit(limit, 0);
-        let pumped = pump(body, chunk_limit, None, FileSink::at(file, 0)).await;
+        let pumped = pump(
+            body,
+            chunk_limit,
+            None,
+            FileSink::at(file, 0, self.strict()),
+        )
+        .await;
         match pumped.end {
             End::Complete => {}
             End::Body(e) => return Err(Error::Body(e)),

@@ -19,8 +19,13 @@ use super::error::Error;
 
 /// Target size of the buffers handed to the writer and the hashers.
 const BUF: usize = 256 * 1024;
+/// Pieces at least this large are handed on as they are (no coalescing copy).
+const PASS_THROUGH: usize = 16 * 1024;
 /// Buffers that may wait for the writer.
-const WRITE_DEPTH: usize = 8;
+const WRITE_DEPTH: usize = 32;
+/// In strict mode, start write-back of every this many bytes while the body still streams, so
+/// the final fdatasync only waits for the tail.
+const WRITEBACK_EVERY: u64 = 4 << 20;
 
 /// Receives the bytes of one body on a blocking thread.
 pub(crate) trait BlockSink: Send + 'static {
@@ -90,7 +95,7 @@ where
                         break;
                     }
                 }
-                if acc.is_empty() && b.len() >= BUF {
+                if acc.is_empty() && b.len() >= PASS_THROUGH {
                     // Large pieces pass through without a copy.
                     if !dispatch(&tx, pipe, b.clone()).await {
                         break;
@@ -145,14 +150,18 @@ pub(crate) struct FileSink {
     pub file: File,
     pub pos: u64,
     pub fp: Fingerprint,
+    /// Early write-back (strict durability): bytes before this offset have been handed to the
+    /// kernel for writing.
+    writeback: Option<u64>,
 }
 
 impl FileSink {
-    pub(crate) fn at(file: File, pos: u64) -> Self {
+    pub(crate) fn at(file: File, pos: u64, early_writeback: bool) -> Self {
         FileSink {
             file,
             pos,
             fp: Fingerprint::default(),
+            writeback: early_writeback.then_some(pos),
         }
     }
 }
@@ -162,7 +171,28 @@ impl BlockSink for FileSink {
         self.file.write_all_at(buf, self.pos)?;
         self.pos += buf.len() as u64;
         self.fp.update(buf);
+        if let Some(from) = self.writeback {
+            if self.pos - from >= WRITEBACK_EVERY {
+                start_writeback(&self.file, from, self.pos - from);
+                self.writeback = Some(self.pos);
+            }
+        }
         Ok(())
+    }
+}
+
+/// Asks the kernel to start writing a range back now (no wait). A hint only: durability still
+/// comes from the fdatasync before the chunk is acknowledged.
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: plain syscall on a file descriptor we own; no memory is passed.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
     }
 }
 

@@ -445,6 +445,39 @@ impl Meta {
             .is_ok())
     }
 
+    /// Applies a batch atomically; false (and nothing changed) when a precondition fails.
+    pub(crate) fn record_batch(&self, ns: &str, ops: &[RecordOp]) -> Result<bool, Error> {
+        let res = self.records.transaction(|t| {
+            for op in ops {
+                match op {
+                    RecordOp::Absent(k) => {
+                        if t.get(ns_key(ns, k))?.is_some() {
+                            return Err(ConflictableTransactionError::Abort(None));
+                        }
+                    }
+                    RecordOp::Equals(k, v) => {
+                        if t.get(ns_key(ns, k))?.as_deref() != Some(v.as_slice()) {
+                            return Err(ConflictableTransactionError::Abort(None));
+                        }
+                    }
+                    RecordOp::Put(k, v) => {
+                        t.insert(ns_key(ns, k), v.as_slice())?;
+                    }
+                    RecordOp::Remove(k) => {
+                        t.remove(ns_key(ns, k))?;
+                    }
+                }
+            }
+            Ok(())
+        });
+        match res {
+            Ok(()) => Ok(true),
+            Err(sled::transaction::TransactionError::Abort(None)) => Ok(false),
+            Err(sled::transaction::TransactionError::Abort(Some(e))) => Err(e),
+            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
     pub(crate) fn record_put(&self, ns: &str, key: &str, value: &[u8]) -> Result<(), Error> {
         self.records.insert(ns_key(ns, key), value)?;
         Ok(())
@@ -502,6 +535,17 @@ impl Meta {
             .map_err(|_| Error::Corrupt("counter value".into()))?;
         Ok(u64::from_be_bytes(raw))
     }
+}
+
+/// One step of an atomic record batch.
+#[derive(Clone, Debug)]
+pub(crate) enum RecordOp {
+    /// Precondition: the key does not exist.
+    Absent(String),
+    /// Precondition: the key holds exactly these bytes.
+    Equals(String, Vec<u8>),
+    Put(String, Vec<u8>),
+    Remove(String),
 }
 
 /// Adds (or removes) a file's digest and alias index entries inside a transaction.

@@ -21,7 +21,7 @@ mod types;
 pub use batch::{BatchCompletion, PartWriter};
 pub use error::Error;
 pub use ranged::CutOff;
-pub use records::Records;
+pub use records::{RecordBatch, Records};
 pub use types::*;
 
 use std::collections::HashMap;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::error::Error;
-use super::meta::{decode, encode};
+use super::meta::{decode, encode, RecordOp};
 use super::Engine;
 
 /// The records of one namespace (e.g. one dialect). Cheap to clone.
@@ -124,6 +124,20 @@ impl Records {
             .await
     }
 
+    /// Applies `batch` atomically: either every precondition holds and every change is made,
+    /// or nothing changes and the answer is false.
+    pub async fn commit(&self, batch: RecordBatch) -> Result<bool, Error> {
+        let ns = self.ns.clone();
+        let ok = self
+            .engine
+            .blocking(move |i| i.meta.record_batch(&ns, &batch.ops))
+            .await?;
+        if ok {
+            self.flush().await?;
+        }
+        Ok(ok)
+    }
+
     /// The next value of a counter of this namespace: 1, 2, 3, ... never reused.
     pub async fn next_id(&self, counter: &str) -> Result<u64, Error> {
         let (ns, counter) = (self.ns.clone(), counter.to_string());
@@ -133,5 +147,40 @@ impl Records {
             .await?;
         self.flush().await?;
         Ok(v)
+    }
+}
+
+/// Changes to several records of one namespace, applied together by [`Records::commit`].
+#[derive(Clone, Debug, Default)]
+pub struct RecordBatch {
+    ops: Vec<RecordOp>,
+}
+
+impl RecordBatch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Precondition: `key` does not exist.
+    pub fn absent(mut self, key: &str) -> Self {
+        self.ops.push(RecordOp::Absent(key.to_string()));
+        self
+    }
+
+    /// Precondition: `key` holds `value` (as written by `put`).
+    pub fn unchanged<T: Serialize>(mut self, key: &str, value: &T) -> Self {
+        self.ops
+            .push(RecordOp::Equals(key.to_string(), encode(value)));
+        self
+    }
+
+    pub fn put<T: Serialize>(mut self, key: &str, value: &T) -> Self {
+        self.ops.push(RecordOp::Put(key.to_string(), encode(value)));
+        self
+    }
+
+    pub fn remove(mut self, key: &str) -> Self {
+        self.ops.push(RecordOp::Remove(key.to_string()));
+        self
     }
 }

@@ -1,6 +1,6 @@
 //! Public value types of the engine facade: ids, layouts, expectations, outcomes.
 //!
-//! These are the engine's own words (DESIGN.md "The engine's words"); no HTTP or dialect
+//! These are the engine's own words (DESIGN.md "The engine's words"); no web or front-end
 //! vocabulary appears here.
 
 use serde::{Deserialize, Serialize};

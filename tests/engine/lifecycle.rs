@@ -253,3 +253,47 @@ async fn records_are_namespaced_atomic_and_counted() {
     assert!(a.remove("p/1").await.unwrap());
     assert!(!a.remove("p/1").await.unwrap());
 }
+
+#[tokio::test]
+async fn a_record_batch_applies_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path()).await;
+    let r = engine.records("ns");
+    let ok = r
+        .commit(
+            RecordBatch::new()
+                .absent("name/a")
+                .put("name/a", &1u64)
+                .put("file/1", &"a"),
+        )
+        .await
+        .unwrap();
+    assert!(ok);
+    let before = engine.inventory().await.unwrap();
+    let again = r
+        .commit(
+            RecordBatch::new()
+                .absent("name/a")
+                .put("name/a", &2u64)
+                .put("file/2", &"a"),
+        )
+        .await
+        .unwrap();
+    assert!(!again);
+    assert_eq!(engine.inventory().await.unwrap(), before);
+    let swapped = r
+        .commit(
+            RecordBatch::new()
+                .unchanged("file/1", &"a")
+                .put("file/1", &"b")
+                .remove("name/a"),
+        )
+        .await
+        .unwrap();
+    assert!(swapped);
+    assert_eq!(
+        r.get::<String>("file/1").await.unwrap().as_deref(),
+        Some("b")
+    );
+    assert_eq!(r.get::<u64>("name/a").await.unwrap(), None);
+}

@@ -1,4 +1,5 @@
 //! Engine suite: the assembly engine on a temp dir, without HTTP.
+mod boundaries;
 mod helpers;
 mod indexed;
 mod lifecycle;

@@ -1,0 +1,178 @@
+//! Building and running the server: open the engine, set up the authenticator, bind the
+//! listener (port 0 works, so tests run in parallel), mount `/healthz`, the operator API and the
+//! dialects.
+
+use crate::auth::{AuthError, Authenticator, DevToken};
+use crate::config::Settings;
+use crate::dialects::{self, DialectContext};
+use crate::engine::{self, Engine};
+use crate::native;
+use crate::telemetry::RequestSpan;
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tracing_actix_web::TracingLogger;
+
+/// Body limit for routes that do not set their own (the operator API takes no bodies; each
+/// dialect sets the limits its spec names).
+const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The data dir could not be created.
+    #[error("cannot create data dir {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A credential source is broken.
+    #[error("authentication setup: {0}")]
+    Auth(#[from] AuthError),
+    /// The store could not be opened (or reconciled).
+    #[error("cannot open the store in {path}: {source}")]
+    Engine {
+        path: PathBuf,
+        source: engine::Error,
+    },
+    /// The listen address is unusable.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// Why a running server ended with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("server: {0}")]
+    Server(std::io::Error),
+    /// The engine could not flush on shutdown.
+    #[error("store shutdown: {0}")]
+    Shutdown(engine::Error),
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    addr: SocketAddr,
+    server: Server,
+    engine: Engine,
+    dev_token: DevToken,
+}
+
+impl Application {
+    /// Opens everything and binds the listener. The server accepts connections once
+    /// [`run_until_stopped`](Self::run_until_stopped) is polled.
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
+            path: settings.data_dir.clone(),
+            source,
+        })?;
+        let (auth, dev_token) = Authenticator::from_settings(&settings.auth, &settings.data_dir)?;
+        let engine = Engine::open(settings.engine_config())
+            .await
+            .map_err(|source| StartupError::Engine {
+                path: settings.data_dir.clone(),
+                source,
+            })?;
+        let listen = settings.listen.clone();
+        let bind_error = |source| StartupError::Bind {
+            addr: listen.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&settings.listen).map_err(bind_error)?;
+        let addr = listener.local_addr().map_err(bind_error)?;
+
+        let enabled: Vec<_> = dialects::DIALECTS
+            .iter()
+            .map(|d| {
+                let state = if d.configure.is_none() {
+                    "planned"
+                } else {
+                    "ready"
+                };
+                format!("{} ({state})", d.name)
+            })
+            .collect();
+        tracing::info!(%addr, data_dir = %settings.data_dir.display(), ?auth,
+            dialects = %enabled.join(", "), "starting");
+
+        let request_timeout = settings.request_timeout;
+        let shutdown_timeout = settings.shutdown_timeout.as_secs();
+        let settings = Arc::new(settings);
+        let engine_data = web::Data::new(engine.clone());
+        let auth_data = web::Data::new(auth);
+        let unmatched = web::Data::new(dialects::UnmatchedRoutes::from_settings(&settings));
+        let context = DialectContext::new(engine_data.clone(), auth_data.clone(), settings);
+
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .app_data(engine_data.clone())
+                .app_data(auth_data.clone())
+                .app_data(web::PayloadConfig::new(DEFAULT_BODY_LIMIT))
+                .app_data(web::JsonConfig::default().limit(DEFAULT_BODY_LIMIT))
+                // GET /healthz
+                .route("/healthz", web::get().to(healthz))
+                .configure(native::configure)
+                .configure(|cfg| dialects::configure(cfg, &context))
+                .app_data(unmatched.clone())
+                .default_service(web::to(dialects::unmatched))
+        })
+        .client_request_timeout(request_timeout)
+        .shutdown_timeout(shutdown_timeout)
+        .listen(listener)
+        .map_err(bind_error)?
+        .run();
+
+        Ok(Application {
+            addr,
+            server,
+            engine,
+            dev_token,
+        })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `http://HOST:PORT` of the listener.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The engine the server uses (tests create files through it).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Whether a dev token was generated or reused on this start.
+    pub fn dev_token(&self) -> &DevToken {
+        &self.dev_token
+    }
+
+    /// Serves until SIGTERM (graceful: in-flight requests get `shutdown_timeout`) or SIGINT /
+    /// ctrl-c (immediate), then flushes the engine.
+    pub async fn run_until_stopped(self) -> Result<(), RunError> {
+        let served = self.server.await.map_err(RunError::Server);
+        tracing::info!("server stopped; flushing the store");
+        self.engine.shutdown().await.map_err(RunError::Shutdown)?;
+        served
+    }
+}
+
+/// 200 `{"status":"ok"}` when the store accepts writes, 503 otherwise.
+async fn healthz(engine: web::Data<Engine>) -> HttpResponse {
+    match engine.check_writable().await {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
+        Err(error) => {
+            tracing::warn!(%error, "health check: store not writable");
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" }))
+        }
+    }
+}

@@ -1,0 +1,5 @@
+mod healthz;
+mod helpers;
+mod introspection;
+mod native;
+mod serve;

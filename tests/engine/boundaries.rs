@@ -1,0 +1,30 @@
+//! The engine stays free of HTTP and dialect words (DESIGN.md): front ends translate, the engine
+//! only speaks its own language.
+
+#[test]
+fn nothing_under_src_engine_names_a_dialect_or_http() {
+    let forbidden = [
+        "filesnest",
+        "dyson",
+        "audioboom",
+        "spika",
+        "dstor",
+        "actix",
+        "http",
+        "reqwest",
+    ];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap().to_lowercase();
+        for word in forbidden {
+            assert!(!text.contains(word), "{} mentions {word:?}", path.display());
+        }
+        checked += 1;
+    }
+    assert!(
+        checked >= 10,
+        "expected the engine's modules, found {checked}"
+    );
+}
