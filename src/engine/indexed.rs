@@ -396,7 +396,7 @@ impl Engine {
         let hashing = running.map(|state| {
             let pipe = DigestPipe::start(state);
             let files = sources.clone();
-            let reader = tokio::task::spawn_blocking(move || -> Result<DigestPipe, Error> {
+            tokio::task::spawn_blocking(move || -> Result<DigestPipe, Error> {
                 for (path, _) in &files {
                     let mut f = std::fs::File::open(path)?;
                     loop {
@@ -410,8 +410,7 @@ impl Engine {
                     }
                 }
                 Ok(pipe)
-            });
-            reader
+            })
         });
         // Copy: kernel-side (copy_file_range) from each parked file to the end of the data file.
         let strict = self.strict();
