@@ -1,3 +1,4 @@
+mod audioboom;
 mod healthz;
 mod helpers;
 mod introspection;
