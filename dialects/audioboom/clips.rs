@@ -122,7 +122,7 @@ async fn usable_attachment(
         .await?
         .ok_or_else(missing)?
     {
-        AttState::Complete(file) => file,
+        AttState::Complete(file) => *file,
         AttState::Receiving(_) => {
             return Err(AudioboomError::Invalid(format!(
                 "attachment {} is incomplete",

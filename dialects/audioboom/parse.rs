@@ -473,7 +473,8 @@ mod tests {
     #[test]
     fn clip_rules_answer_with_the_texts_of_the_spec() {
         let id = "audio_clip[uploaded_data][chunked_attachment_id]";
-        let cases: Vec<(Vec<(&str, &str)>, Consumer, &str)> = vec![
+        type Case<'a> = (Vec<(&'a str, &'a str)>, Consumer, &'a str);
+        let cases: Vec<Case> = vec![
             (
                 vec![(id, "1")],
                 Consumer::Clip,

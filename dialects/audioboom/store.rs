@@ -21,7 +21,7 @@ pub enum AttState {
     /// Still receiving; `received` is the gap-free prefix.
     Receiving(u64),
     /// Complete: its file, whose SHA-1 the engine computed once (§7).
-    Complete(FileInfo),
+    Complete(Box<FileInfo>),
 }
 
 impl AttState {
@@ -57,7 +57,9 @@ pub async fn attachment_state(
     match state.engine.upload(&rec.owner, rec.upload).await {
         Ok(info) if info.received >= rec.size => complete(state, rec).await,
         Ok(info) => Ok(Some(AttState::Receiving(info.received))),
-        Err(engine::Error::UnknownUpload) => Ok(file_of(state, rec).await?.map(AttState::Complete)),
+        Err(engine::Error::UnknownUpload) => Ok(file_of(state, rec)
+            .await?
+            .map(|f| AttState::Complete(Box::new(f)))),
         Err(e) => Err(internal(e)),
     }
 }
@@ -79,13 +81,15 @@ pub async fn complete(
         .complete(&rec.owner, rec.upload, Expectation::default(), file)
         .await;
     match done {
-        Ok(Completion::Completed(f)) => Ok(Some(AttState::Complete(f))),
+        Ok(Completion::Completed(f)) => Ok(Some(AttState::Complete(Box::new(f)))),
         Ok(Completion::Incomplete { received, .. }) => Ok(Some(AttState::Receiving(received))),
         Ok(other @ (Completion::MissingChunk(_) | Completion::Mismatch(_))) => Err(internal(
             engine::Error::Corrupt(format!("ranged completion without expectations: {other:?}")),
         )),
         // Another request completed it first.
-        Err(engine::Error::UnknownUpload) => Ok(file_of(state, rec).await?.map(AttState::Complete)),
+        Err(engine::Error::UnknownUpload) => Ok(file_of(state, rec)
+            .await?
+            .map(|f| AttState::Complete(Box::new(f)))),
         Err(e) => Err(internal(e)),
     }
 }

@@ -392,9 +392,9 @@ impl Meta {
             };
             let mut f: FileRec = decode(&raw)?;
             f.expires_ms = expires_ms;
-            let swapped = self
-                .files
-                .compare_and_swap(id.as_bytes(), Some(raw), Some(encode(&f)))?;
+            let swapped =
+                self.files
+                    .compare_and_swap(id.as_bytes(), Some(raw), Some(encode(&f)))?;
             if swapped.is_ok() {
                 return Ok(Some(f));
             }

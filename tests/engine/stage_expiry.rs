@@ -37,7 +37,11 @@ async fn a_staged_body_replays_its_bytes_and_leaves_nothing_when_dropped() {
     // Assert
     assert_eq!(staged.len(), data.len() as u64);
     assert_eq!(read_all(&staged).await, data);
-    assert_eq!(read_all(&staged).await, data, "a staged body can be read twice");
+    assert_eq!(
+        read_all(&staged).await,
+        data,
+        "a staged body can be read twice"
+    );
     drop(staged);
     assert!(files_under(&dir.path().join("spool")).is_empty());
 }

@@ -10,7 +10,7 @@ use rand::SeedableRng;
 /// How the chunks after the first are sent.
 #[derive(Clone, Copy)]
 enum Order {
-    InOrder,
+    Sequential,
     Shuffled,
     Parallel(usize),
 }
@@ -19,7 +19,7 @@ enum Order {
 /// sending order. One chunk is re-sent. Returns the attachment id.
 async fn upload(boo: &Boo<'_>, data: &[u8], chunk: usize, order: Order) -> u64 {
     let mut offsets: Vec<usize> = (0..data.len()).step_by(chunk).collect();
-    if !matches!(order, Order::InOrder) {
+    if !matches!(order, Order::Sequential) {
         offsets.shuffle(&mut rand::rngs::StdRng::seed_from_u64(data.len() as u64));
     }
     let piece = |o: usize| &data[o..(o + chunk).min(data.len())];
@@ -29,7 +29,7 @@ async fn upload(boo: &Boo<'_>, data: &[u8], chunk: usize, order: Order) -> u64 {
     let id = created.attachment()["id"].as_u64().unwrap();
     let rest = offsets[1..].to_vec();
     match order {
-        Order::InOrder | Order::Shuffled => {
+        Order::Sequential | Order::Shuffled => {
             for o in rest {
                 let a = boo.put(id, o, piece(o)).await;
                 assert_eq!(a.status, 200, "{}", a.text);
@@ -88,7 +88,7 @@ async fn a_one_byte_file_comes_back_identical() {
     let boo = Boo::new(&app);
 
     // Act
-    let id = upload(&boo, b"x", 1, Order::InOrder).await;
+    let id = upload(&boo, b"x", 1, Order::Sequential).await;
     let clip = boo.clip(id).await;
 
     // Assert
@@ -104,7 +104,7 @@ async fn a_file_of_an_odd_size_sent_in_order_comes_back_identical() {
     let data = random_bytes(1, 1_000_003);
 
     // Act
-    let id = upload(&boo, &data, 65_536, Order::InOrder).await;
+    let id = upload(&boo, &data, 65_536, Order::Sequential).await;
 
     // Assert
     assert_eq!(boo.download(boo.clip(id).await).await, data);
