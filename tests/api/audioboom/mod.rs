@@ -3,6 +3,7 @@
 mod android;
 mod auth;
 mod consumers;
+mod prefix;
 mod roundtrip;
 mod streaming;
 mod validation;
