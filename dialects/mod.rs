@@ -20,6 +20,7 @@
 //! Dialects reach storage only through `ctx.engine` (the engine facade) and credentials only
 //! through `ctx.auth`; no dialect touches sled, blob files or another dialect.
 
+pub mod audioboom;
 pub mod dyson;
 
 use crate::auth::Authenticator;
@@ -65,9 +66,9 @@ pub const DIALECTS: [Dialect; 5] = [
     },
     Dialect {
         name: "audioboom",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(audioboom::configure),
+        owns: audioboom::OWNS,
+        unmatched: Some(audioboom::unmatched),
     },
     Dialect {
         name: "spika",

@@ -406,6 +406,27 @@ impl Meta {
         Ok(out)
     }
 
+    /// Sets when a file expires (`None`: kept), by compare-and-swap. `None` when it is gone.
+    pub(crate) fn set_file_expiry(
+        &self,
+        id: &FileId,
+        expires_ms: Option<u64>,
+    ) -> Result<Option<FileRec>, Error> {
+        loop {
+            let Some(raw) = self.files.get(id.as_bytes())? else {
+                return Ok(None);
+            };
+            let mut f: FileRec = decode(&raw)?;
+            f.expires_ms = expires_ms;
+            let swapped =
+                self.files
+                    .compare_and_swap(id.as_bytes(), Some(raw), Some(encode(&f)))?;
+            if swapped.is_ok() {
+                return Ok(Some(f));
+            }
+        }
+    }
+
     /// Removes the record of a blob nobody references (start-up and sweeps).
     pub(crate) fn remove_blob_if_unreferenced(&self, sha256: &str) -> Result<bool, Error> {
         let Some(raw) = self.blobs.get(sha256.as_bytes())? else {

@@ -1,3 +1,4 @@
+mod audioboom;
 mod dyson;
 mod healthz;
 mod helpers;
