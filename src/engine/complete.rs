@@ -98,6 +98,7 @@ impl Engine {
         }];
         let mut files = self.finish_pending(rec, pending).await?;
         data.running = None;
+        data.hashing = None;
         drop(data);
         self.forget_cell(&id);
         Ok(Completion::Completed(files.remove(0)))
@@ -113,6 +114,7 @@ impl Engine {
         data: &mut DataState,
     ) -> Result<Digests, Error> {
         let path = self.inner.blob.data_path(&rec.id);
+        data.settle().await;
         let (start, state) = match data.running.take() {
             Some((len, s)) if len <= end && wanted == rec.digests => (len, s),
             _ => (0, DigestState::new(wanted)),

@@ -69,26 +69,47 @@ pub trait ContentObserver: Send + 'static {
 }
 
 /// One hashing thread per algorithm (and one per observer), fed through bounded channels.
+///
+/// A pipe may start where an earlier pipe ends while that one still hashes
+/// ([`DigestPipe::start_after`]): each new thread first waits for its predecessor's final state,
+/// so a chunk is acknowledged without waiting for its hashing, and the next chunk's bytes queue
+/// (bounded) meanwhile. Each thread returns its start and end state, so a failed chunk can be
+/// rolled back to its start.
 pub(crate) struct DigestPipe {
     senders: Vec<mpsc::Sender<Block>>,
-    sha256: JoinHandle<Sha256>,
-    sha1: Option<JoinHandle<Sha1>>,
-    md5: Option<JoinHandle<Md5>>,
+    sha256: JoinHandle<(Sha256, Sha256)>,
+    sha1: Option<JoinHandle<(Sha1, Sha1)>>,
+    md5: Option<JoinHandle<(Md5, Md5)>>,
     observer: Option<JoinHandle<Box<dyn ContentObserver>>>,
 }
 
-fn spawn_hasher<H>(mut hasher: H) -> (mpsc::Sender<Block>, JoinHandle<H>)
+/// Where a hashing thread starts: a known state, or the end of a predecessor still running.
+enum Seed<H> {
+    Ready(H),
+    After(JoinHandle<(H, H)>),
+}
+
+fn spawn_hasher<H>(seed: Seed<H>) -> (mpsc::Sender<Block>, JoinHandle<(H, H)>)
 where
-    H: sha2::Digest + Send + 'static,
+    H: sha2::Digest + Clone + Send + 'static,
 {
     let (tx, mut rx) = mpsc::channel::<Block>(PIPE_DEPTH);
     let handle = tokio::task::spawn_blocking(move || {
+        let mut hasher = match seed {
+            Seed::Ready(h) => h,
+            // A blocking-pool thread may wait on the runtime; a failed predecessor fails this one.
+            Seed::After(prev) => match tokio::runtime::Handle::current().block_on(prev) {
+                Ok((_, end)) => end,
+                Err(e) => std::panic::resume_unwind(Box::new(format!("previous hasher: {e}"))),
+            },
+        };
+        let start = hasher.clone();
         while let Some(block) = rx.blocking_recv() {
             for piece in block.iter() {
                 hasher.update(piece);
             }
         }
-        hasher
+        (start, hasher)
     });
     (tx, handle)
 }
@@ -96,15 +117,33 @@ where
 impl DigestPipe {
     /// Starts hashing threads that continue from `state`.
     pub(crate) fn start(state: DigestState) -> Self {
+        Self::spawn(
+            Seed::Ready(state.sha256),
+            state.sha1.map(Seed::Ready),
+            state.md5.map(Seed::Ready),
+        )
+    }
+
+    /// Starts hashing threads that continue where `prev` (closed, possibly still hashing) ends.
+    pub(crate) fn start_after(prev: DigestPipe) -> Self {
+        debug_assert!(prev.senders.is_empty() && prev.observer.is_none());
+        Self::spawn(
+            Seed::After(prev.sha256),
+            prev.sha1.map(Seed::After),
+            prev.md5.map(Seed::After),
+        )
+    }
+
+    fn spawn(sha256: Seed<Sha256>, sha1: Option<Seed<Sha1>>, md5: Option<Seed<Md5>>) -> Self {
         let mut senders = Vec::with_capacity(3);
-        let (tx, sha256) = spawn_hasher(state.sha256);
+        let (tx, sha256) = spawn_hasher(sha256);
         senders.push(tx);
-        let sha1 = state.sha1.map(|h| {
+        let sha1 = sha1.map(|h| {
             let (tx, handle) = spawn_hasher(h);
             senders.push(tx);
             handle
         });
-        let md5 = state.md5.map(|h| {
+        let md5 = md5.map(|h| {
             let (tx, handle) = spawn_hasher(h);
             senders.push(tx);
             handle
@@ -116,6 +155,13 @@ impl DigestPipe {
             md5,
             observer: None,
         }
+    }
+
+    /// Ends the input; the threads hash what is queued in the background. The result is a pipe
+    /// to [`DigestPipe::finish`] or to continue with [`DigestPipe::start_after`].
+    pub(crate) fn close(mut self) -> Self {
+        self.senders.clear();
+        self
     }
 
     /// Like [`DigestPipe::start`], with `observer` fed the same bytes on a thread of its own.
@@ -169,7 +215,12 @@ impl DigestPipe {
     }
 
     /// Waits for the threads to drain and returns the continued state.
-    pub(crate) async fn finish(mut self) -> std::io::Result<DigestState> {
+    pub(crate) async fn finish(self) -> std::io::Result<DigestState> {
+        Ok(self.finish_both().await?.1)
+    }
+
+    /// Waits for the threads to drain; returns the state they started from and the final one.
+    pub(crate) async fn finish_both(mut self) -> std::io::Result<(DigestState, DigestState)> {
         self.senders.clear();
         let join = |e: tokio::task::JoinError| std::io::Error::other(format!("hasher: {e}"));
         let sha256 = self.sha256.await.map_err(join)?;
@@ -181,7 +232,17 @@ impl DigestPipe {
             Some(h) => Some(h.await.map_err(join)?),
             None => None,
         };
-        Ok(DigestState { sha256, sha1, md5 })
+        let start = DigestState {
+            sha256: sha256.0,
+            sha1: sha1.as_ref().map(|h| h.0.clone()),
+            md5: md5.as_ref().map(|h| h.0.clone()),
+        };
+        let end = DigestState {
+            sha256: sha256.1,
+            sha1: sha1.map(|h| h.1),
+            md5: md5.map(|h| h.1),
+        };
+        Ok((start, end))
     }
 }
 

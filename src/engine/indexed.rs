@@ -103,14 +103,12 @@ impl Engine {
             self.blocking(move |_| Ok(OpenOptions::new().write(true).open(path)?))
                 .await?
         };
-        // The running digest continues only if it covers exactly the bytes before this chunk.
-        let snapshot = match &data.running {
-            Some((len, state)) if *len == offset => Some(state.clone()),
-            Some(_) => None,
-            None if offset == 0 => Some(DigestState::new(rec.digests)),
-            None => None,
+        // The running digest continues only if it covers exactly the bytes before this chunk
+        // (possibly still hashing the previous chunk: this chunk's hashing queues behind it).
+        let pipe = match data.continue_at(offset) {
+            None if offset == 0 => Some(DigestPipe::start(DigestState::new(rec.digests))),
+            pipe => pipe,
         };
-        let pipe = snapshot.clone().map(DigestPipe::start);
         let (chunk_limit, reported) = self.chunk_limit(limit, offset);
         let pumped = pump(
             body,
@@ -119,10 +117,6 @@ impl Engine {
             FileSink::at(file, offset, self.strict()),
         )
         .await;
-        let hashed = match pipe {
-            Some(p) => Some(p.finish().await?),
-            None => None,
-        };
         let sink = pumped.sink;
         let len = pumped.bytes;
         let failure = match pumped.end {
@@ -138,6 +132,10 @@ impl Engine {
                 Ok(())
             })
             .await?;
+            // ... and the running digest back to the chunk's start.
+            if let Some(p) = pipe {
+                data.running = p.finish_both().await.ok().map(|(start, _)| (offset, start));
+            }
             return Err(e);
         }
         let strict = self.strict();
@@ -176,7 +174,9 @@ impl Engine {
             self.blocking(move |_| Ok(blob::remove_if_exists(&p)?))
                 .await?;
         }
-        data.running = hashed.map(|h| (offset + len, h));
+        // The acknowledgement does not wait for the hashing threads; the next chunk (or
+        // whoever needs the digest) continues from them.
+        data.hashing = pipe.map(|p| (offset + len, p.close()));
         Ok(())
     }
 
@@ -387,6 +387,7 @@ impl Engine {
                 ChunkLoc::Data { .. } => None,
             })
             .collect();
+        data.settle().await;
         let running = match data.running.take() {
             Some((len, s)) if len == offset => Some(s),
             None if offset == 0 => Some(DigestState::new(rec.digests)),
@@ -578,6 +579,7 @@ impl Engine {
             Ok(())
         })
         .await?;
+        data.settle().await;
         if matches!(&data.running, Some((len, _)) if *len > cut) {
             data.running = None;
         }

@@ -93,9 +93,36 @@ pub(crate) struct Cell {
 }
 
 /// The running digest of an upload's data file: covers bytes `0..len` when present.
+///
+/// At most one of the two is set: `hashing` is a running digest whose threads are still hashing
+/// the last acknowledged chunk (an in-order append or range does not wait for them; the next one
+/// continues the same chain). Everything else first [`DataState::settle`]s it into `running`.
 #[derive(Default)]
 pub(crate) struct DataState {
     running: Option<(u64, DigestState)>,
+    hashing: Option<(u64, digest::DigestPipe)>,
+}
+
+impl DataState {
+    /// Waits for hashing in flight and makes it the running digest. On a hashing failure the
+    /// running digest is dropped (completion then hashes the data file).
+    pub(crate) async fn settle(&mut self) {
+        if let Some((len, pipe)) = self.hashing.take() {
+            self.running = pipe.finish().await.ok().map(|s| (len, s));
+        }
+    }
+
+    /// The running digest covering exactly `0..at`, as a pipe to continue from; `None` (and
+    /// nothing kept) otherwise.
+    pub(crate) fn continue_at(&mut self, at: u64) -> Option<digest::DigestPipe> {
+        if let Some((len, pipe)) = self.hashing.take() {
+            return (len == at).then(|| digest::DigestPipe::start_after(pipe));
+        }
+        match self.running.take() {
+            Some((len, state)) if len == at => Some(digest::DigestPipe::start(state)),
+            _ => None,
+        }
+    }
 }
 
 impl Engine {

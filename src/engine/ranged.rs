@@ -69,13 +69,22 @@ impl Engine {
             self.blocking(move |_| Ok(OpenOptions::new().read(true).write(true).open(path)?))
                 .await?
         };
-        // Pipelined digest when this request continues exactly where the hashed prefix ends.
-        let snapshot = match &data.running {
-            Some((len, s)) if *len == offset && offset == received => Some(s.clone()),
-            None if offset == 0 && received == 0 => Some(DigestState::new(rec.digests)),
-            _ => None,
+        // Pipelined digest when this request continues exactly where the hashed prefix ends
+        // (possibly still hashing the previous request: this one's hashing queues behind it).
+        let continuing = offset == received
+            && match (&data.hashing, &data.running) {
+                (Some((len, _)), _) | (None, Some((len, _))) => *len == offset,
+                (None, None) => offset == 0,
+            };
+        let pipe = if continuing {
+            Some(
+                data.continue_at(offset)
+                    .unwrap_or_else(|| DigestPipe::start(DigestState::new(rec.digests))),
+            )
+        } else {
+            data.settle().await;
+            None
         };
-        let pipe = snapshot.map(DigestPipe::start);
         let sink = RangeSink {
             file,
             size,
@@ -84,24 +93,22 @@ impl Engine {
             conflict: None,
         };
         let pumped = pump(body, None, pipe.as_ref(), sink).await;
-        let hashed = match pipe {
-            Some(p) => Some(p.finish().await?),
-            None => None,
-        };
         let sink = pumped.sink;
-        if let End::Sink(e) = pumped.end {
-            return Err(e);
-        }
-        if let Some(at) = sink.conflict {
-            return Ok(RangeOutcome::Conflict { offset: at });
-        }
-        let failure = match pumped.end {
-            End::Complete => None,
-            End::Body(e) if cut_off == CutOff::Keep => Some(Error::Body(e)),
-            End::Body(e) => return Err(Error::Body(e)),
-            End::TooLarge(l) => return Err(Error::TooLarge { limit: l }),
-            End::Sink(e) => return Err(e),
+        let (failure, early) = match (pumped.end, sink.conflict) {
+            (End::Sink(e), _) => (None, Some(Err(e))),
+            (_, Some(at)) => (None, Some(Ok(RangeOutcome::Conflict { offset: at }))),
+            (End::Complete, None) => (None, None),
+            (End::Body(e), None) if cut_off == CutOff::Keep => (Some(Error::Body(e)), None),
+            (End::Body(e), None) => (None, Some(Err(Error::Body(e)))),
+            (End::TooLarge(l), None) => (None, Some(Err(Error::TooLarge { limit: l }))),
         };
+        if let Some(result) = early {
+            // Nothing of this request stays: the running digest goes back to its start.
+            if let Some(p) = pipe {
+                data.running = p.finish_both().await.ok().map(|(start, _)| (offset, start));
+            }
+            return result;
+        }
         let written = pumped.bytes;
         let file = sink.file;
         let strict = self.strict();
@@ -121,6 +128,25 @@ impl Engine {
         }
         self.commit(&rec, vec![]).await?;
         let new_received = rec.ranged_received();
+        let pipe = match pipe {
+            // The common case: the prefix ends where this request ends. The answer does not
+            // wait for the hashing threads; the next request continues from them.
+            Some(p) if offset + written == new_received => {
+                data.hashing = Some((new_received, p.close()));
+                if let Some(e) = failure {
+                    return Err(e);
+                }
+                return Ok(RangeOutcome::Stored {
+                    received: new_received,
+                    complete: new_received == size,
+                });
+            }
+            other => other,
+        };
+        let hashed = match pipe {
+            Some(p) => Some(p.finish().await?),
+            None => None,
+        };
         // Bring the running digest up to the new prefix (reads only bytes not streamed through it).
         let mut running = match (hashed, data.running.take()) {
             (Some(h), _) => Some((offset + written, h)),
