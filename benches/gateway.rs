@@ -221,9 +221,14 @@ fn main() {
     let sha_ni = std::fs::read_to_string("/proc/cpuinfo")
         .map(|c| c.split_whitespace().any(|w| w == "sha_ni"))
         .unwrap_or(false);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "chunkgate gateway bench: scale {scale}, {cores} cores, SHA-NI {}",
-        if sha_ni { "yes" } else { "no" }
+        "chunkgate gateway bench: scale {scale}, {cores} cores, SHA-NI {}, load average {}",
+        if sha_ni { "yes" } else { "no" },
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
 
     let sample = client::Content::new(1, scaled(256 * MIB, MIB, 16, scale));
@@ -252,7 +257,7 @@ fn main() {
     );
     println!();
     println!(
-        "{:<16} {:<8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>11} {:>6} {:>10} {:>5} {:>6}",
+        "{:<16} {:<8} {:>7} {:>8} {:>8} {:>8} {:>8} {:>11} {:>6} {:>10} {:>5} {:>6} {:>7}",
         "case",
         "durab.",
         "MB/s",
@@ -264,7 +269,8 @@ fn main() {
         "ratio",
         "target",
         "met",
-        "vs lo"
+        "vs lo",
+        "srv CPU"
     );
     let mut misses = Vec::new();
     for case in CASES.iter().filter(|c| c.name.contains(&only)) {
@@ -282,8 +288,10 @@ fn main() {
                 }
             };
             let lat = Arc::new(Latencies::default());
+            let cpu0 = server.cpu_seconds();
             let result = rt.block_on(drive(case.name, &server.base, scale, lat.clone()));
             let rss = server.peak_rss();
+            let cpu = server.cpu_seconds() - cpu0;
             let m = match result {
                 Ok(m) => m,
                 Err(e) => {
@@ -319,7 +327,7 @@ fn main() {
                 misses.push(format!("{} {durability}", case.name));
             }
             println!(
-                "{row} {:>7.0} {:>8.0} {:>8.1} {:>8.1} {:>8.0} {:>11} {:>6} {:>10} {:>5} {:>6.2}",
+                "{row} {:>7.0} {:>8.0} {:>8.1} {:>8.1} {:>8.0} {:>11} {:>6} {:>10} {:>5} {:>6.2} {:>6.0}%",
                 mbps,
                 cps,
                 lat.quantile_ms(0.5),
@@ -330,6 +338,7 @@ fn main() {
                 target,
                 verdict,
                 mbps / limits.loopback,
+                100.0 * cpu / m.took.as_secs_f64(),
             );
         }
     }
@@ -344,7 +353,7 @@ fn main() {
         );
     }
     println!(
-        "  met: yes = target and RSS met; no = target missed; rss = target met, RSS over. vs lo = MB/s / loopback PUT ceiling."
+        "  met: yes = target and RSS met; no = target missed; rss = target met, RSS over. vs lo = MB/s / loopback PUT ceiling; srv CPU = server CPU time / wall time (200% = both cores)."
     );
     if !misses.is_empty() {
         println!("  not met: {}", misses.join(", "));

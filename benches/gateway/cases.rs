@@ -35,7 +35,9 @@ where
             tokio::spawn(async move {
                 loop {
                     let next = queue.lock().unwrap().next();
-                    let Some(item) = next else { return Ok::<(), String>(()) };
+                    let Some(item) = next else {
+                        return Ok::<(), String>(());
+                    };
                     work(item).await?;
                 }
             })
