@@ -20,6 +20,8 @@
 //! Dialects reach storage only through `ctx.engine` (the engine facade) and credentials only
 //! through `ctx.auth`; no dialect touches sled, blob files or another dialect.
 
+pub mod dstor;
+
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::engine::Engine;

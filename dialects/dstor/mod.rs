@@ -1,0 +1,2 @@
+//! dStor (specs/dstor.md).
+pub mod cid;
