@@ -77,9 +77,9 @@ pub const DIALECTS: [Dialect; 5] = [
     },
     Dialect {
         name: "dstor",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(dstor::configure),
+        owns: dstor::OWNS,
+        unmatched: Some(dstor::unmatched),
     },
 ];
 

@@ -168,7 +168,10 @@ fn every_folder_vector_gives_the_cids_and_sizes_of_ipfs_add_r() {
         // `ipfs add -r -w`: an unnamed folder whose only link is the folder.
         let wrapped = folder_node([(dir["root"].as_str().unwrap(), top)]);
         assert_eq!(wrapped.cid.to_string(), dir["wrapped_root_cid"], "{id}");
-        assert_eq!(wrapped.cumulative, dir["wrapped_root_ipfs_add_size"], "{id}");
+        assert_eq!(
+            wrapped.cumulative, dir["wrapped_root_ipfs_add_size"],
+            "{id}"
+        );
     }
 }
 
@@ -240,7 +243,9 @@ fn the_table_of_spec_section_7_is_reproduced() {
 #[test]
 fn bytes_fed_in_any_pieces_give_the_same_cid() {
     // Arrange: 3 chunks and a bit, fed whole and in odd pieces.
-    let data: Vec<u8> = (0..3 * CHUNK_SIZE as u32 + 7).map(|i| (i * 7) as u8).collect();
+    let data: Vec<u8> = (0..3 * CHUNK_SIZE as u32 + 7)
+        .map(|i| (i * 7) as u8)
+        .collect();
     let whole = file_cid(&data);
 
     // Act
@@ -259,7 +264,12 @@ fn a_cid_reads_back_from_its_text_and_rejects_other_text() {
     assert_eq!(Cid::parse(&cid.to_string()), Some(cid));
     assert_eq!(cid.to_string().len(), 46);
     assert!(cid.to_string().starts_with("Qm"));
-    for bad in ["", "Qm", "not base58 0OIl", "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"] {
+    for bad in [
+        "",
+        "Qm",
+        "not base58 0OIl",
+        "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",
+    ] {
         assert_eq!(Cid::parse(bad), None, "{bad}");
     }
 }
