@@ -22,7 +22,7 @@ mod parse;
 mod state;
 mod status;
 mod temp_token;
-mod token;
+pub mod token;
 mod tree;
 mod upload;
 

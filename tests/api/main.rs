@@ -1,3 +1,4 @@
+mod dstor;
 mod healthz;
 mod helpers;
 mod introspection;
