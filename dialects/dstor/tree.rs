@@ -175,7 +175,8 @@ mod tests {
     fn tree_checks_refuse_conflicts_big_folders_and_too_many_files() {
         let wide: Vec<String> = (0..3000).map(|i| format!("dir/{i:0>60}")).collect();
         let wide: Vec<&str> = wide.iter().map(String::as_str).collect();
-        let cases: Vec<(&[&str], &[&str], u64, Result<(), TreeError>)> = vec![
+        type Case<'a> = (&'a [&'a str], &'a [&'a str], u64, Result<(), TreeError>);
+        let cases: Vec<Case> = vec![
             (&[], &["a.txt", "img/c.txt"], 10, Ok(())),
             (&["a.txt"], &["a.txt"], 1, Ok(())),
             (&["a"], &["a/b"], 10, Err(TreeError::Conflict("a".into()))),
