@@ -20,7 +20,9 @@
 //! Dialects reach storage only through `ctx.engine` (the engine facade) and credentials only
 //! through `ctx.auth`; no dialect touches sled, blob files or another dialect.
 
+pub mod audioboom;
 pub mod dstor;
+pub mod dyson;
 
 use crate::auth::Authenticator;
 use crate::config::Settings;
@@ -59,15 +61,15 @@ pub const DIALECTS: [Dialect; 5] = [
     },
     Dialect {
         name: "dyson",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(dyson::configure),
+        owns: dyson::OWNS,
+        unmatched: Some(dyson::unmatched),
     },
     Dialect {
         name: "audioboom",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(audioboom::configure),
+        owns: audioboom::OWNS,
+        unmatched: Some(audioboom::unmatched),
     },
     Dialect {
         name: "spika",

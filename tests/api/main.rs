@@ -1,4 +1,6 @@
+mod audioboom;
 mod dstor;
+mod dyson;
 mod healthz;
 mod helpers;
 mod introspection;
