@@ -20,6 +20,8 @@
 //! Dialects reach storage only through `ctx.engine` (the engine facade) and credentials only
 //! through `ctx.auth`; no dialect touches sled, blob files or another dialect.
 
+pub mod filesnest;
+
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::engine::Engine;
@@ -51,9 +53,9 @@ pub struct Dialect {
 pub const DIALECTS: [Dialect; 5] = [
     Dialect {
         name: "filesnest",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(filesnest::configure),
+        owns: &["/api"],
+        unmatched: Some(filesnest::unmatched),
     },
     Dialect {
         name: "dyson",
