@@ -25,6 +25,7 @@ mod validate;
 pub use error::FilesnestError;
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use std::sync::{Arc, Mutex, Weak};
 
 use super::DialectContext;
 use crate::auth::{AuthOutcome, Authenticator};
@@ -53,7 +54,7 @@ impl Filesnest {
             settings: ctx.settings.dialects.filesnest.clone(),
             public_base_url: ctx.settings.public_base_url.clone(),
             store: Store::new(ctx.engine.records(store::NAMESPACE)),
-            locks: FileLocks::default(),
+            locks: shared_locks(&ctx.engine),
         }
     }
 
@@ -81,6 +82,27 @@ impl Filesnest {
         };
         page::base_url(self.public_base_url.as_deref(), scheme, host, req.path())
     }
+}
+
+/// The per-file locks of the server running on `engine`.
+///
+/// actix-web calls `configure` once per worker thread, while the work on one file must be
+/// serialised across all workers (a chunk on one worker, the delete on another): so there is
+/// one set of locks per engine, found by the engine's shared `Arc`.
+fn shared_locks(engine: &web::Data<Engine>) -> FileLocks {
+    static SERVERS: Mutex<Vec<(Weak<Engine>, FileLocks)>> = Mutex::new(Vec::new());
+    let engine = engine.clone().into_inner();
+    let mut servers = SERVERS.lock().expect("filesnest lock registry");
+    servers.retain(|(e, _)| e.strong_count() > 0);
+    if let Some((_, locks)) = servers
+        .iter()
+        .find(|(e, _)| e.upgrade().is_some_and(|e| Arc::ptr_eq(&e, &engine)))
+    {
+        return locks.clone();
+    }
+    let locks = FileLocks::default();
+    servers.push((Arc::downgrade(&engine), locks.clone()));
+    locks
 }
 
 /// Allowed methods of each route, as Laravel lists them in its 405 message.
