@@ -1,3 +1,4 @@
+mod filesnest;
 mod healthz;
 mod helpers;
 mod introspection;
