@@ -356,3 +356,66 @@ async fn a_chunk_still_streaming_when_its_file_is_deleted_ends_with_404_file() {
     let inv = app.engine.inventory().await.unwrap();
     assert!(inv.uploads.is_empty() && inv.records.is_empty(), "{inv:?}");
 }
+
+#[tokio::test]
+async fn a_storage_failure_while_saving_a_chunk_is_500_and_changes_nothing() {
+    // Arrange: the upload's data file is replaced by a directory, so writing the chunk fails.
+    let app = TestApp::spawn().await;
+    let content = b"saved at last".to_vec();
+    let file = create(&app, "disk.txt", Some(&sha256(&content)), 1).await;
+    let upload = app.engine.inventory().await.unwrap().uploads[0].id;
+    let data = app.data_dir.path().join(format!("spool/{upload}/data"));
+    std::fs::remove_file(&data).unwrap();
+    std::fs::create_dir(&data).unwrap();
+    let before = app.engine.inventory().await.unwrap();
+
+    // Act
+    let failed = put_chunk(&app, file.id, file.uploads[0], content.clone()).await;
+    let after = app.engine.inventory().await.unwrap();
+    std::fs::remove_dir(&data).unwrap();
+    std::fs::write(&data, b"").unwrap();
+    let retried = put_chunk(&app, file.id, file.uploads[0], content.clone()).await;
+
+    // Assert
+    assert_eq!(
+        answer(failed).await,
+        (500, r#"{"message":"Failed to save file chunk"}"#.to_owned())
+    );
+    assert_eq!(after, before);
+    assert_eq!(retried.status(), 200);
+    wait_for_status(&app, file.id, "completed").await;
+    assert!(download(&app, file.id).await == content);
+}
+
+#[tokio::test]
+async fn a_storage_failure_while_assembling_gives_failed_chunks_merge_and_keeps_the_chunks() {
+    // Arrange: a plain file where the content store needs the blob's shard directory.
+    let app = TestApp::spawn().await;
+    let content = random_bytes(5_000);
+    let digest = sha256(&content);
+    let shard = app.data_dir.path().join("blobs/sha256").join(&digest[..2]);
+    std::fs::create_dir_all(shard.parent().unwrap()).unwrap();
+    std::fs::write(&shard, b"in the way").unwrap();
+    let file = create(&app, "merge.bin", Some(&digest), 2).await;
+    put_chunk(&app, file.id, file.uploads[1], content[2_000..].to_vec()).await;
+    put_chunk(&app, file.id, file.uploads[0], content[..2_000].to_vec()).await;
+
+    // Act
+    let failed = wait_for_status(&app, file.id, "failed:chunks-merge").await;
+    std::fs::remove_file(&shard).unwrap();
+    let retry = request(&app, Method::PATCH, &format!("/api/files/{}", file.id))
+        .json(&json!({"checksum": digest}))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: the chunks survived the failure, so setting the checksum again completes it.
+    assert!(failed["uploads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|u| u["status_name"] == "completed"));
+    assert_eq!(retry.status(), 200);
+    wait_for_status(&app, file.id, "completed").await;
+    assert!(download(&app, file.id).await == content);
+}

@@ -334,3 +334,26 @@ async fn unknown_ids_get_their_model_404() {
         );
     }
 }
+
+#[tokio::test]
+async fn any_other_internal_error_is_500_server_error_and_changes_nothing() {
+    // Arrange: the store refuses new data (free space below the threshold).
+    let app = TestApp::spawn_with(|s| s.min_free_space = u64::MAX / 4).await;
+    let before = app.engine.inventory().await.unwrap();
+
+    // Act
+    let response = request(&app, Method::POST, "/api/files")
+        .json(
+            &json!({"name": "a.jpg", "create_datetime": "2024-01-15 10:30:00", "chunks_count": 1}),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    // Assert
+    assert_eq!(
+        answer(response).await,
+        (500, r#"{"message":"Server Error"}"#.to_owned())
+    );
+    assert_eq!(app.engine.inventory().await.unwrap(), before);
+}

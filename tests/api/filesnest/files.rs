@@ -437,3 +437,30 @@ async fn the_dialect_answers_under_its_configured_prefix_only() {
     );
     assert_eq!(old.status(), 404);
 }
+
+#[tokio::test]
+async fn a_file_of_the_largest_chunk_count_gets_all_its_placeholders() {
+    // Arrange
+    let app = TestApp::spawn().await;
+
+    // Act
+    let file = create(&app, "many.bin", None, 10_000).await;
+    let (status, last) = json_of(
+        request(
+            &app,
+            Method::GET,
+            &format!("/api/files/{}/uploads?page=100&limit=100", file.id),
+        )
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+
+    // Assert
+    assert_eq!(file.uploads.len(), 10_000);
+    assert!(file.uploads.windows(2).all(|w| w[1] == w[0] + 1));
+    assert_eq!(status, 200);
+    assert_eq!(last["data"][99]["number"], 10_000);
+    assert_eq!(last["meta"]["total"], 10_000);
+}
