@@ -9,7 +9,7 @@ const CHUNK: usize = 1 << 20;
 
 #[derive(Clone, Copy, Debug)]
 enum Order {
-    InOrder,
+    Sequential,
     Shuffled,
     /// `n` requests at once, in shuffled order.
     Parallel(usize),
@@ -22,7 +22,7 @@ async fn upload(app: &TestApp, name: &str, content: &[u8], order: Order, resend:
     let chunks = chunks_of(content, CHUNK);
     let created = create(app, name, Some(&sha256(content)), chunks.len()).await;
     let mut sends: Vec<(usize, Vec<u8>)> = chunks.iter().cloned().enumerate().collect();
-    if !matches!(order, Order::InOrder) {
+    if !matches!(order, Order::Sequential) {
         sends.shuffle(&mut rand::thread_rng());
     }
     if resend {
@@ -92,7 +92,7 @@ async fn round_trip(order: Order, resend: bool) {
 
 #[tokio::test]
 async fn files_of_every_size_sent_in_order_come_back_byte_identical() {
-    round_trip(Order::InOrder, false).await;
+    round_trip(Order::Sequential, false).await;
 }
 
 #[tokio::test]
