@@ -20,6 +20,8 @@
 //! Dialects reach storage only through `ctx.engine` (the engine facade) and credentials only
 //! through `ctx.auth`; no dialect touches sled, blob files or another dialect.
 
+pub mod audioboom;
+pub mod dyson;
 pub mod filesnest;
 
 use crate::auth::Authenticator;
@@ -59,15 +61,15 @@ pub const DIALECTS: [Dialect; 5] = [
     },
     Dialect {
         name: "dyson",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(dyson::configure),
+        owns: dyson::OWNS,
+        unmatched: Some(dyson::unmatched),
     },
     Dialect {
         name: "audioboom",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(audioboom::configure),
+        owns: audioboom::OWNS,
+        unmatched: Some(audioboom::unmatched),
     },
     Dialect {
         name: "spika",

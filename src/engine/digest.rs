@@ -41,6 +41,7 @@ impl DigestState {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn update(&mut self, data: &[u8]) {
         self.sha256.update(data);
         if let Some(h) = &mut self.sha1 {
@@ -60,12 +61,20 @@ impl DigestState {
     }
 }
 
-/// One hashing thread per algorithm, fed through bounded channels.
+/// Sees every byte of a body, in order, on its own thread while the body streams in: a front
+/// end's own content digest (for example a content identifier built over fixed-size blocks) is
+/// then ready when the body ends, without a second pass over the stored bytes.
+pub trait ContentObserver: Send + 'static {
+    fn update(&mut self, data: &[u8]);
+}
+
+/// One hashing thread per algorithm (and one per observer), fed through bounded channels.
 pub(crate) struct DigestPipe {
     senders: Vec<mpsc::Sender<Block>>,
     sha256: JoinHandle<Sha256>,
     sha1: Option<JoinHandle<Sha1>>,
     md5: Option<JoinHandle<Md5>>,
+    observer: Option<JoinHandle<Box<dyn ContentObserver>>>,
 }
 
 fn spawn_hasher<H>(mut hasher: H) -> (mpsc::Sender<Block>, JoinHandle<H>)
@@ -105,7 +114,50 @@ impl DigestPipe {
             sha256,
             sha1,
             md5,
+            observer: None,
         }
+    }
+
+    /// Like [`DigestPipe::start`], with `observer` fed the same bytes on a thread of its own.
+    pub(crate) fn start_observed(
+        state: DigestState,
+        mut observer: Box<dyn ContentObserver>,
+    ) -> Self {
+        let mut pipe = Self::start(state);
+        let (tx, mut rx) = mpsc::channel::<Block>(PIPE_DEPTH);
+        pipe.observer = Some(tokio::task::spawn_blocking(move || {
+            while let Some(block) = rx.blocking_recv() {
+                for piece in block.iter() {
+                    observer.update(piece);
+                }
+            }
+            observer
+        }));
+        pipe.senders.push(tx);
+        pipe
+    }
+
+    /// Queues `block` from a blocking thread.
+    pub(crate) fn feed_blocking(&self, block: &Block) {
+        for tx in &self.senders {
+            let _ = tx.blocking_send(block.clone());
+        }
+    }
+
+    /// Finishes like [`DigestPipe::finish`] and hands back the observer.
+    pub(crate) async fn finish_observed(
+        mut self,
+    ) -> std::io::Result<(DigestState, Option<Box<dyn ContentObserver>>)> {
+        let observer = self.observer.take();
+        let state = self.finish().await?;
+        let observer = match observer {
+            Some(h) => Some(
+                h.await
+                    .map_err(|e| std::io::Error::other(format!("observer: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok((state, observer))
     }
 
     /// Queues `block` for every hashing thread (waits while they are behind).
@@ -117,8 +169,8 @@ impl DigestPipe {
     }
 
     /// Waits for the threads to drain and returns the continued state.
-    pub(crate) async fn finish(self) -> std::io::Result<DigestState> {
-        drop(self.senders);
+    pub(crate) async fn finish(mut self) -> std::io::Result<DigestState> {
+        self.senders.clear();
         let join = |e: tokio::task::JoinError| std::io::Error::other(format!("hasher: {e}"));
         let sha256 = self.sha256.await.map_err(join)?;
         let sha1 = match self.sha1 {

@@ -33,6 +33,10 @@ pub(crate) struct UploadRec {
     /// Indexed: bytes in the data file that belong to chunks `0..frontier`.
     #[serde(default)]
     pub data_len: u64,
+    /// Indexed: the lowest chunk inside the prefix that was replaced by different bytes (now
+    /// parked); the next fold cuts the data file back to it.
+    #[serde(default)]
+    pub rewind_from: Option<u64>,
     /// Ranged: byte ranges held, sorted, disjoint, non-adjacent: `(start, end)`.
     #[serde(default)]
     pub held: Vec<(u64, u64)>,
@@ -235,6 +239,28 @@ impl Meta {
             .transpose()
     }
 
+    /// Up to `max` consecutive chunks starting at index `from` (stops at the first gap).
+    pub(crate) fn chunk_run(
+        &self,
+        id: &UploadId,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<(u64, ChunkRec)>, Error> {
+        let mut out = Vec::new();
+        let end = chunk_key(id, u64::MAX);
+        for kv in self.chunks.range(chunk_key(id, from)..=end) {
+            let (k, v) = kv?;
+            let mut idx = [0u8; 8];
+            idx.copy_from_slice(&k[16..24]);
+            let idx = u64::from_be_bytes(idx);
+            if idx != from + out.len() as u64 || out.len() >= max {
+                break;
+            }
+            out.push((idx, decode(&v)?));
+        }
+        Ok(out)
+    }
+
     pub(crate) fn chunks(&self, id: &UploadId) -> Result<Vec<(u64, ChunkRec)>, Error> {
         self.chunks
             .scan_prefix(id.as_bytes())
@@ -378,6 +404,27 @@ impl Meta {
             Ok(Some((f, orphan)))
         })?;
         Ok(out)
+    }
+
+    /// Sets when a file expires (`None`: kept), by compare-and-swap. `None` when it is gone.
+    pub(crate) fn set_file_expiry(
+        &self,
+        id: &FileId,
+        expires_ms: Option<u64>,
+    ) -> Result<Option<FileRec>, Error> {
+        loop {
+            let Some(raw) = self.files.get(id.as_bytes())? else {
+                return Ok(None);
+            };
+            let mut f: FileRec = decode(&raw)?;
+            f.expires_ms = expires_ms;
+            let swapped =
+                self.files
+                    .compare_and_swap(id.as_bytes(), Some(raw), Some(encode(&f)))?;
+            if swapped.is_ok() {
+                return Ok(Some(f));
+            }
+        }
     }
 
     /// Removes the record of a blob nobody references (start-up and sweeps).
@@ -636,6 +683,7 @@ impl UploadRec {
             state: UploadRecState::Open,
             frontier: 0,
             data_len: 0,
+            rewind_from: None,
             held: Vec::new(),
             parts_done: 0,
             files: Vec::new(),

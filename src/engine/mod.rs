@@ -15,13 +15,16 @@ mod meta;
 mod ranged;
 mod reconcile;
 mod records;
+mod stage;
 mod sweep;
 mod types;
 
 pub use batch::{BatchCompletion, PartWriter};
+pub use digest::ContentObserver;
 pub use error::Error;
 pub use ranged::CutOff;
 pub use records::{RecordBatch, Records};
+pub use stage::Staged;
 pub use types::*;
 
 use std::collections::HashMap;
@@ -75,6 +78,8 @@ pub(crate) struct Inner {
     /// Per-upload locks and in-memory running digests.
     cells: StdMutex<HashMap<UploadId, Arc<Cell>>>,
     sweeper: StdMutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Background work (folds) that `shutdown` waits for.
+    tasks: tokio_util::task::TaskTracker,
 }
 
 /// In-memory companion of an upload.
@@ -113,6 +118,7 @@ impl Engine {
                 blob,
                 cells: StdMutex::new(HashMap::new()),
                 sweeper: StdMutex::new(None),
+                tasks: tokio_util::task::TaskTracker::new(),
             }),
         };
         let report = engine.reconcile().await?;
@@ -345,6 +351,28 @@ impl Engine {
         }
     }
 
+    /// Changes when a file owned by `owner` expires (`None`: kept until deleted).
+    pub async fn set_file_expiry(
+        &self,
+        owner: &Principal,
+        id: &FileId,
+        expires_at: Option<std::time::SystemTime>,
+    ) -> Result<FileInfo, Error> {
+        self.owned_file(owner, id).await?;
+        let id = *id;
+        let strict = self.strict();
+        let rec = self
+            .blocking(move |i| {
+                let r = i.meta.set_file_expiry(&id, expires_at.map(meta::ms_of))?;
+                if strict {
+                    i.meta.flush()?;
+                }
+                Ok(r)
+            })
+            .await?;
+        rec.map(|f| f.info()).ok_or(Error::UnknownFile)
+    }
+
     /// Files whose `kind` digest equals `hex` (case-insensitive), owned by `scope` if given.
     pub async fn find_files_by_digest(
         &self,
@@ -442,11 +470,13 @@ impl Engine {
         .await
     }
 
-    /// Stops the sweeper and flushes metadata.
+    /// Stops the sweeper, waits for background folds and flushes metadata.
     pub async fn shutdown(&self) -> Result<(), Error> {
         if let Some(h) = self.inner.sweeper.lock().expect("sweeper lock").take() {
             h.abort();
         }
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
         self.blocking(|i| i.meta.flush()).await
     }
 }

@@ -1,3 +1,5 @@
+mod audioboom;
+mod dyson;
 mod filesnest;
 mod healthz;
 mod helpers;
