@@ -23,6 +23,7 @@
 pub mod audioboom;
 pub mod dstor;
 pub mod dyson;
+pub mod filesnest;
 
 use crate::auth::Authenticator;
 use crate::config::Settings;
@@ -55,9 +56,9 @@ pub struct Dialect {
 pub const DIALECTS: [Dialect; 5] = [
     Dialect {
         name: "filesnest",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(filesnest::configure),
+        owns: &["/api"],
+        unmatched: Some(filesnest::unmatched),
     },
     Dialect {
         name: "dyson",
