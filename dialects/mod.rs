@@ -21,7 +21,9 @@
 //! through `ctx.auth`; no dialect touches sled, blob files or another dialect.
 
 pub mod audioboom;
+pub mod dstor;
 pub mod dyson;
+pub mod filesnest;
 
 use crate::auth::Authenticator;
 use crate::config::Settings;
@@ -54,9 +56,9 @@ pub struct Dialect {
 pub const DIALECTS: [Dialect; 5] = [
     Dialect {
         name: "filesnest",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(filesnest::configure),
+        owns: &["/api"],
+        unmatched: Some(filesnest::unmatched),
     },
     Dialect {
         name: "dyson",
@@ -78,9 +80,9 @@ pub const DIALECTS: [Dialect; 5] = [
     },
     Dialect {
         name: "dstor",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(dstor::configure),
+        owns: dstor::OWNS,
+        unmatched: Some(dstor::unmatched),
     },
 ];
 

@@ -1,5 +1,7 @@
 mod audioboom;
+mod dstor;
 mod dyson;
+mod filesnest;
 mod healthz;
 mod helpers;
 mod introspection;
