@@ -69,8 +69,7 @@ pub fn shuffled(n: u64) -> Vec<u64> {
 async fn filesnest_file(
     http: reqwest::Client,
     base: String,
-    content: Content,
-    sha256: String,
+    (content, sha256): (Content, String),
     chunk: u64,
     order: Vec<u64>,
     parallel: usize,
@@ -175,8 +174,7 @@ pub async fn filesnest(
             tokio::spawn(filesnest_file(
                 http.clone(),
                 base.to_string(),
-                c,
-                sha,
+                (c, sha),
                 chunk,
                 order,
                 parallel,
@@ -336,7 +334,7 @@ pub async fn spika(
             let client_id = format!("bench-{k}");
             let bodies = (0..len.div_ceil(chunk))
                 .map(|i| {
-                    let data = c.to_vec(i * chunk, chunk);
+                    let data = c.copy_range(i * chunk, chunk);
                     Bytes::from(format!(
                         "{{\"chunk\":\"{}\",\"offset\":{i},\"clientId\":\"{client_id}\"}}",
                         b64.encode(data)

@@ -63,7 +63,7 @@ impl Content {
     }
 
     /// Bytes `[at, at + len)` copied into one buffer.
-    pub fn to_vec(&self, at: u64, len: u64) -> Vec<u8> {
+    pub fn copy_range(&self, at: u64, len: u64) -> Vec<u8> {
         let mut v = Vec::with_capacity(len as usize);
         for p in self.pieces(at, len) {
             v.extend_from_slice(&p);
