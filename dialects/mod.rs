@@ -20,6 +20,8 @@
 //! Dialects reach storage only through `ctx.engine` (the engine facade) and credentials only
 //! through `ctx.auth`; no dialect touches sled, blob files or another dialect.
 
+pub mod spika;
+
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::engine::Engine;
@@ -69,9 +71,9 @@ pub const DIALECTS: [Dialect; 5] = [
     },
     Dialect {
         name: "spika",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(spika::configure),
+        owns: spika::OWNS,
+        unmatched: Some(spika::unmatched),
     },
     Dialect {
         name: "dstor",
