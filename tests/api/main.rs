@@ -3,3 +3,4 @@ mod helpers;
 mod introspection;
 mod native;
 mod serve;
+mod spika;
