@@ -1,8 +1,8 @@
 //! The command line: `chunkgate [serve] [--config FILE] [--listen ADDR] [--data-dir DIR]`.
 //!
 //! `serve` is the default when no subcommand is given, so `cargo run` serves. Further
-//! subcommands (e.g. `contract`, which replays fixtures against a server) are added as variants
-//! of [`Command`] and dispatched in `main.rs`.
+//! subcommands (`contract`, which replays fixtures against a server) are variants of
+//! [`Command`], dispatched in `main.rs`.
 
 use crate::config::{ConfigError, Overrides, Settings};
 use clap::{Args, Parser, Subcommand};
@@ -36,6 +36,9 @@ impl Cli {
 pub enum Command {
     /// Serve every enabled dialect and the operator API (the default).
     Serve(ServeArgs),
+    /// Replay contract fixtures (docs/fixtures.md) against a live server: one line per case
+    /// (`ok` / `FAIL case step: reason`), a summary, exit status 1 on any failure.
+    Contract(crate::contract::ContractArgs),
     // New subcommands go here, each with its own `Args` struct.
 }
 
@@ -82,6 +85,7 @@ mod tests {
         let cli = Cli::try_parse_from(["chunkgate", "--listen", "127.0.0.1:0"]).unwrap();
         match cli.into_command() {
             Command::Serve(args) => assert_eq!(args.listen.as_deref(), Some("127.0.0.1:0")),
+            other => panic!("expected serve, got {other:?}"),
         }
     }
 
@@ -90,6 +94,38 @@ mod tests {
         let cli = Cli::try_parse_from(["chunkgate", "serve", "--data-dir", "/tmp/x"]).unwrap();
         match cli.into_command() {
             Command::Serve(args) => assert_eq!(args.data_dir, Some(PathBuf::from("/tmp/x"))),
+            other => panic!("expected serve, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn contract_takes_a_base_url_repeated_vars_and_paths() {
+        let cli = Cli::try_parse_from([
+            "chunkgate",
+            "contract",
+            "--base-url",
+            "http://127.0.0.1:8080",
+            "--var",
+            "token=a=b",
+            "--var",
+            "admin_token=x",
+            "fixtures/filesnest",
+            "fixtures/dyson/create.json",
+        ])
+        .unwrap();
+        match cli.into_command() {
+            Command::Contract(args) => {
+                assert_eq!(args.base_url, "http://127.0.0.1:8080");
+                assert_eq!(
+                    args.vars,
+                    [
+                        ("token".to_owned(), "a=b".to_owned()),
+                        ("admin_token".to_owned(), "x".to_owned())
+                    ]
+                );
+                assert_eq!(args.paths.len(), 2);
+            }
+            other => panic!("expected contract, got {other:?}"),
         }
     }
 

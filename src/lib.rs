@@ -2,11 +2,12 @@
 //!
 //! Layers (docs/architecture.md): [`dialects`] translate legacy wire formats into typed calls on
 //! the [`engine`]; the server shell ([`cli`], [`config`], [`auth`], [`startup`], [`native`],
-//! [`telemetry`]) wires them to HTTP.
+//! [`telemetry`]) wires them to HTTP; [`contract`] replays legacy conversations against any server.
 
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod contract;
 pub mod engine;
 pub mod native;
 pub mod startup;

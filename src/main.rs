@@ -11,6 +11,10 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     let result = match Cli::parse().into_command() {
         Command::Serve(args) => serve(args).await,
+        Command::Contract(args) => {
+            let status = chunkgate::contract::run_command(args).await;
+            return ExitCode::from(u8::try_from(status).unwrap_or(1));
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,12 +6,13 @@
 
 use std::fmt::Display;
 use std::fs::OpenOptions;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures_util::Stream;
 
 use super::blob::{self, TempGuard};
-use super::digest::{DigestPipe, DigestState};
+use super::digest::{ContentObserver, DigestPipe, DigestState};
 use super::error::Error;
 use super::ingest::{pump, AppendSink, End};
 use super::meta::{now_ms, BatchFileRec, FileRec, PendingFile, UploadRecState};
@@ -25,6 +26,18 @@ pub enum BatchCompletion {
     Completed(Vec<FileInfo>),
     /// Not all parts have arrived yet; nothing changed.
     MissingParts { done: u32, parts: u32 },
+}
+
+/// Hands a caller's observer to the hashing pipeline and gets it back afterwards.
+struct Shared<O>(Arc<Mutex<O>>);
+
+impl<O: ContentObserver> ContentObserver for Shared<O> {
+    fn update(&mut self, data: &[u8]) {
+        // Uncontended: only the observer thread locks it while the body streams.
+        if let Ok(mut o) = self.0.lock() {
+            o.update(data);
+        }
+    }
 }
 
 /// The files of one request of a `Batch` upload, staged until committed.
@@ -119,6 +132,48 @@ impl PartWriter {
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
         E: Display,
     {
+        self.add(name, body, limit, None)
+            .await
+            .map(|(info, _)| info)
+    }
+
+    /// Like [`PartWriter::add_file`], also feeding every byte to `observer` while the file
+    /// streams in; the observer comes back with the file's info.
+    pub async fn add_file_observed<S, E, O>(
+        &mut self,
+        name: String,
+        body: S,
+        limit: Option<u64>,
+        observer: O,
+    ) -> Result<(BatchFileInfo, O), Error>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: Display,
+        O: ContentObserver,
+    {
+        let shared = Arc::new(Mutex::new(observer));
+        let (info, used) = self
+            .add(name, body, limit, Some(Box::new(Shared(shared.clone()))))
+            .await?;
+        drop(used);
+        let observer = Arc::try_unwrap(shared)
+            .map_err(|_| Error::Corrupt("observer still in use".into()))?
+            .into_inner()
+            .map_err(|_| Error::Corrupt("observer panicked".into()))?;
+        Ok((info, observer))
+    }
+
+    async fn add<S, E>(
+        &mut self,
+        name: String,
+        body: S,
+        limit: Option<u64>,
+        observer: Option<Box<dyn ContentObserver>>,
+    ) -> Result<(BatchFileInfo, Option<Box<dyn ContentObserver>>), Error>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: Display,
+    {
         let blob = &self.engine.inner.blob;
         let path = blob.spool_file(&self.id, "file");
         let guard = TempGuard::new(path.clone());
@@ -130,9 +185,13 @@ impl PartWriter {
                 })
                 .await?
         };
-        let pipe = DigestPipe::start(DigestState::new(self.digests));
+        let state = DigestState::new(self.digests);
+        let pipe = match observer {
+            Some(o) => DigestPipe::start_observed(state, o),
+            None => DigestPipe::start(state),
+        };
         let pumped = pump(body, limit, Some(&pipe), AppendSink(file)).await;
-        let state = pipe.finish().await?;
+        let (state, observer) = pipe.finish_observed().await?;
         match pumped.end {
             End::Complete => {}
             End::Body(e) => return Err(Error::Body(e)),
@@ -163,7 +222,7 @@ impl PartWriter {
                 .await?;
         }
         self.staged.push((rec, guard));
-        Ok(info)
+        Ok((info, observer))
     }
 
     /// The files staged so far.

@@ -5,6 +5,8 @@
 //! (`Bytes`, no copy), so hashing overlaps with the socket read and the disk write: an upload runs
 //! at the speed of its slowest stage, not the sum of the stages (DESIGN.md, data path step 3).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use md5::Md5;
 use sha1::Sha1;
@@ -14,8 +16,12 @@ use tokio::task::JoinHandle;
 
 use super::types::{DigestSet, Digests};
 
-/// How many buffers may wait for one hashing thread (bounds memory per request).
-const PIPE_DEPTH: usize = 8;
+/// How many blocks may wait for one hashing thread (bounds memory per request).
+const PIPE_DEPTH: usize = 4;
+
+/// A run of body pieces handed on together (about 1 MiB): one channel message and one thread
+/// wake-up per block instead of per piece, and no copy.
+pub(crate) type Block = Arc<Vec<Bytes>>;
 
 /// The running state of every requested digest. Cloning it is cheap (a few hundred bytes), which
 /// is how a failed chunk rolls the running digest back to its start.
@@ -54,22 +60,32 @@ impl DigestState {
     }
 }
 
-/// One hashing thread per algorithm, fed through bounded channels.
+/// Sees every byte of a body, in order, on its own thread while the body streams in: a front
+/// end's own content digest (for example a content identifier built over fixed-size blocks) is
+/// then ready when the body ends, without a second pass over the stored bytes.
+pub trait ContentObserver: Send + 'static {
+    fn update(&mut self, data: &[u8]);
+}
+
+/// One hashing thread per algorithm (and one per observer), fed through bounded channels.
 pub(crate) struct DigestPipe {
-    senders: Vec<mpsc::Sender<Bytes>>,
+    senders: Vec<mpsc::Sender<Block>>,
     sha256: JoinHandle<Sha256>,
     sha1: Option<JoinHandle<Sha1>>,
     md5: Option<JoinHandle<Md5>>,
+    observer: Option<JoinHandle<Box<dyn ContentObserver>>>,
 }
 
-fn spawn_hasher<H>(mut hasher: H) -> (mpsc::Sender<Bytes>, JoinHandle<H>)
+fn spawn_hasher<H>(mut hasher: H) -> (mpsc::Sender<Block>, JoinHandle<H>)
 where
     H: sha2::Digest + Send + 'static,
 {
-    let (tx, mut rx) = mpsc::channel::<Bytes>(PIPE_DEPTH);
+    let (tx, mut rx) = mpsc::channel::<Block>(PIPE_DEPTH);
     let handle = tokio::task::spawn_blocking(move || {
-        while let Some(buf) = rx.blocking_recv() {
-            hasher.update(&buf);
+        while let Some(block) = rx.blocking_recv() {
+            for piece in block.iter() {
+                hasher.update(piece);
+            }
         }
         hasher
     });
@@ -97,20 +113,56 @@ impl DigestPipe {
             sha256,
             sha1,
             md5,
+            observer: None,
         }
     }
 
-    /// Queues `buf` for every hashing thread (waits while they are behind).
-    pub(crate) async fn feed(&self, buf: &Bytes) {
+    /// Like [`DigestPipe::start`], with `observer` fed the same bytes on a thread of its own.
+    pub(crate) fn start_observed(
+        state: DigestState,
+        mut observer: Box<dyn ContentObserver>,
+    ) -> Self {
+        let mut pipe = Self::start(state);
+        let (tx, mut rx) = mpsc::channel::<Block>(PIPE_DEPTH);
+        pipe.observer = Some(tokio::task::spawn_blocking(move || {
+            while let Some(block) = rx.blocking_recv() {
+                for piece in block.iter() {
+                    observer.update(piece);
+                }
+            }
+            observer
+        }));
+        pipe.senders.push(tx);
+        pipe
+    }
+
+    /// Finishes like [`DigestPipe::finish`] and hands back the observer.
+    pub(crate) async fn finish_observed(
+        mut self,
+    ) -> std::io::Result<(DigestState, Option<Box<dyn ContentObserver>>)> {
+        let observer = self.observer.take();
+        let state = self.finish().await?;
+        let observer = match observer {
+            Some(h) => Some(
+                h.await
+                    .map_err(|e| std::io::Error::other(format!("observer: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok((state, observer))
+    }
+
+    /// Queues `block` for every hashing thread (waits while they are behind).
+    pub(crate) async fn feed(&self, block: &Block) {
         for tx in &self.senders {
             // A closed channel means the thread panicked; `finish` reports it.
-            let _ = tx.send(buf.clone()).await;
+            let _ = tx.send(block.clone()).await;
         }
     }
 
     /// Waits for the threads to drain and returns the continued state.
-    pub(crate) async fn finish(self) -> std::io::Result<DigestState> {
-        drop(self.senders);
+    pub(crate) async fn finish(mut self) -> std::io::Result<DigestState> {
+        self.senders.clear();
         let join = |e: tokio::task::JoinError| std::io::Error::other(format!("hasher: {e}"));
         let sha256 = self.sha256.await.map_err(join)?;
         let sha1 = match self.sha1 {
@@ -143,7 +195,7 @@ pub(crate) async fn hash_file_range(
             let n = left.min(super::blob::IO_BUF as u64) as usize;
             let mut buf = vec![0u8; n];
             f.read_exact(&mut buf)?;
-            let buf = Bytes::from(buf);
+            let buf: Block = Arc::new(vec![Bytes::from(buf)]);
             for tx in &senders {
                 let _ = tx.blocking_send(buf.clone());
             }
@@ -187,7 +239,8 @@ mod tests {
         direct.update(&data);
         let pipe = DigestPipe::start(DigestState::new(DigestSet::ALL));
         for piece in data.chunks(7777) {
-            pipe.feed(&Bytes::copy_from_slice(piece)).await;
+            pipe.feed(&Arc::new(vec![Bytes::copy_from_slice(piece)]))
+                .await;
         }
         let piped = pipe.finish().await.unwrap();
         assert_eq!(direct.finish(), piped.finish());

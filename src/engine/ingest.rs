@@ -1,6 +1,7 @@
 //! Streaming ingest: a request body is consumed in bounded buffers and written as it arrives.
 //!
-//! The async side reads the body and coalesces it into buffers of `BUF` bytes; each buffer goes,
+//! The async side reads the body and groups its pieces into blocks of about `BLOCK` bytes (tiny
+//! pieces are coalesced, larger ones pass without a copy); each block goes,
 //! by reference count, to a blocking writer thread and (when the data extends a running digest) to
 //! the hashing threads. Channels are bounded, so memory per request is a few buffers whatever the
 //! size of the chunk (DESIGN.md, data path step 1).
@@ -14,15 +15,17 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use tokio::sync::mpsc;
 
-use super::digest::{DigestPipe, Fingerprint};
+use std::sync::Arc;
+
+use super::digest::{Block, DigestPipe, Fingerprint};
 use super::error::Error;
 
-/// Target size of the buffers handed to the writer and the hashers.
-const BUF: usize = 256 * 1024;
-/// Pieces at least this large are handed on as they are (no coalescing copy).
-const PASS_THROUGH: usize = 16 * 1024;
-/// Buffers that may wait for the writer.
-const WRITE_DEPTH: usize = 32;
+/// Pieces are handed on in blocks of about this many bytes.
+const BLOCK: usize = 1 << 20;
+/// Pieces smaller than this are coalesced (copied) into one buffer; larger ones pass as they are.
+const SMALL: usize = 16 * 1024;
+/// Blocks that may wait for the writer.
+const WRITE_DEPTH: usize = 4;
 /// In strict mode, start write-back of every this many bytes while the body still streams, so
 /// the final fdatasync only waits for the tail.
 const WRITEBACK_EVERY: u64 = 4 << 20;
@@ -69,56 +72,67 @@ where
     E: Display,
     W: BlockSink,
 {
-    let (tx, mut rx) = mpsc::channel::<Bytes>(WRITE_DEPTH);
+    let (tx, mut rx) = mpsc::channel::<Block>(WRITE_DEPTH);
     let writer = tokio::task::spawn_blocking(move || {
         let mut c = Counting { sink, bytes: 0 };
-        while let Some(buf) = rx.blocking_recv() {
-            if let Err(e) = c.sink.put(&buf) {
-                return (c, Some(e));
+        while let Some(block) = rx.blocking_recv() {
+            for piece in block.iter() {
+                if let Err(e) = c.sink.put(piece) {
+                    return (c, Some(e));
+                }
+                c.bytes += piece.len() as u64;
             }
-            c.bytes += buf.len() as u64;
         }
         (c, None)
     });
 
     let mut total: u64 = 0;
-    let mut acc = BytesMut::new();
+    let mut small = BytesMut::new();
+    let mut block: Vec<Bytes> = Vec::new();
+    let mut block_len = 0usize;
     let mut end = End::Complete;
+    let mut open = true;
     loop {
         let item = body.next().await;
-        let flush = match &item {
+        let last = match item {
             Some(Ok(b)) => {
                 total += b.len() as u64;
-                if let Some(max) = limit {
-                    if total > max {
-                        end = End::TooLarge(max);
-                        break;
-                    }
+                if limit.is_some_and(|max| total > max) {
+                    end = End::TooLarge(limit.unwrap_or_default());
+                    break;
                 }
-                if acc.is_empty() && b.len() >= PASS_THROUGH {
-                    // Large pieces pass through without a copy.
-                    if !dispatch(&tx, pipe, b.clone()).await {
-                        break;
+                block_len += b.len();
+                if b.len() < SMALL {
+                    small.extend_from_slice(&b);
+                    if small.len() >= SMALL {
+                        block.push(small.split().freeze());
                     }
-                    continue;
+                } else {
+                    if !small.is_empty() {
+                        block.push(small.split().freeze());
+                    }
+                    block.push(b);
                 }
-                acc.extend_from_slice(b);
-                acc.len() >= BUF
+                false
             }
             Some(Err(e)) => {
                 // What did arrive is handed on: a front end may keep it (cut-off ranges).
-                if !acc.is_empty() {
-                    dispatch(&tx, pipe, acc.split().freeze()).await;
-                }
                 end = End::Body(e.to_string());
-                break;
+                true
             }
             None => true,
         };
-        if flush && !acc.is_empty() && !dispatch(&tx, pipe, acc.split().freeze()).await {
-            break;
+        if last || block_len >= BLOCK {
+            if !small.is_empty() {
+                block.push(small.split().freeze());
+            }
+            if !block.is_empty() {
+                let full: Block = Arc::new(std::mem::take(&mut block));
+                block_len = 0;
+                open = dispatch(&tx, pipe, full).await;
+            }
         }
-        if item.is_none() {
+        if last || !open {
             break;
         }
     }
@@ -137,12 +151,12 @@ where
     }
 }
 
-/// Hands one buffer to the hashers and the writer; false when the writer has stopped.
-async fn dispatch(tx: &mpsc::Sender<Bytes>, pipe: Option<&DigestPipe>, buf: Bytes) -> bool {
+/// Hands one block to the hashers and the writer; false when the writer has stopped.
+async fn dispatch(tx: &mpsc::Sender<Block>, pipe: Option<&DigestPipe>, block: Block) -> bool {
     if let Some(p) = pipe {
-        p.feed(&buf).await;
+        p.feed(&block).await;
     }
-    tx.send(buf).await.is_ok()
+    tx.send(block).await.is_ok()
 }
 
 /// Writes sequentially at an offset of a file, fingerprinting what it writes.

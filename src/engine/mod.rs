@@ -19,6 +19,7 @@ mod sweep;
 mod types;
 
 pub use batch::{BatchCompletion, PartWriter};
+pub use digest::ContentObserver;
 pub use error::Error;
 pub use ranged::CutOff;
 pub use records::{RecordBatch, Records};

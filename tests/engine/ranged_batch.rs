@@ -247,3 +247,29 @@ async fn batch_parts_count_only_when_committed_and_a_name_replaces_in_place() {
         ]
     );
 }
+
+/// Counts bytes and remembers their order, standing in for a front end's own content digest.
+#[derive(Default)]
+struct Recorder(Vec<u8>);
+
+impl ContentObserver for Recorder {
+    fn update(&mut self, data: &[u8]) {
+        self.0.extend_from_slice(data);
+    }
+}
+
+#[tokio::test]
+async fn an_observer_sees_every_byte_of_a_batch_file_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path()).await;
+    let up = engine.create_upload(batch(1)).await.unwrap();
+    let data = bytes(3, 3 * 1024 * 1024 + 5);
+    let mut p = engine.begin_part(&alice(), up.id).await.unwrap();
+    let (info, seen) = p
+        .add_file_observed("big".into(), body(&data, 10_000), None, Recorder::default())
+        .await
+        .unwrap();
+    assert_eq!(seen.0, data);
+    assert_eq!(info.sha256, sha256(&data));
+    assert_eq!(info.size, data.len() as u64);
+}
