@@ -48,18 +48,24 @@ pub fn file_key(id: u64) -> String {
     format!("file/{id:020}")
 }
 
+/// Prefix of every [`UploadPointer`] key.
+pub const UPLOAD_PREFIX: &str = "upload/";
+
 /// The engine upload that collects a `clientId`'s chunks.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadPointer {
     pub v: u32,
     pub upload: UploadId,
+    /// Whose it is (also in the key), so a sweep can ask the engine about it.
+    pub owner: Principal,
 }
 
 impl UploadPointer {
-    pub fn new(upload: UploadId) -> Self {
+    pub fn new(upload: UploadId, owner: Principal) -> Self {
         UploadPointer {
             v: RECORD_VERSION,
             upload,
+            owner,
         }
     }
 }
@@ -210,6 +216,7 @@ mod tests {
 
     #[test]
     fn keys_cannot_collide_whatever_the_principal_is_called() {
+        assert!(upload_key(&Principal::new("a"), "c").starts_with(UPLOAD_PREFIX));
         let a = upload_key(&Principal::new("a/1:b"), "c");
         let b = upload_key(&Principal::new("a"), "1:b/c");
         assert_ne!(a, b);

@@ -9,7 +9,9 @@
 //!
 //! Every move between states is one atomic record batch with preconditions, so racing requests
 //! cannot leave both a collecting upload and a verified marker. An engine upload that expired
-//! (`spika.upload_ttl`, removed by the engine's sweeper) leaves a pointer the next chunk replaces.
+//! (`spika.upload_ttl`, removed by the engine's sweeper) leaves a pointer behind: the next chunk
+//! of that `clientId` replaces it, and a background sweep (at most every
+//! [`POINTER_SWEEP_EVERY`], started when a new upload opens) removes the others.
 
 use super::error::SpikaError;
 use super::lock::lock;
@@ -20,7 +22,9 @@ use crate::engine::{
     NewUpload, Principal, RecordBatch, Records, UploadId,
 };
 use bytes::Bytes;
-use std::time::{Duration, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Pieces in which a decoded chunk is handed to the engine (views of one buffer, no copies), so
 /// digesting and writing overlap.
@@ -30,12 +34,17 @@ const PIECE: usize = 256 * 1024;
 /// racing request); more means something is wrong.
 const ATTEMPTS: usize = 4;
 
+/// Least time between two sweeps of stale upload pointers (per server worker).
+pub const POINTER_SWEEP_EVERY: Duration = Duration::from_secs(15 * 60);
+
 /// Spika's view of the engine.
 #[derive(Clone)]
 pub struct Store {
     engine: Engine,
     records: Records,
     upload_ttl: Duration,
+    /// Unix seconds of the last pointer sweep.
+    last_sweep: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -45,6 +54,7 @@ impl Store {
             engine,
             records,
             upload_ttl,
+            last_sweep: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -132,13 +142,14 @@ impl Store {
                 ttl: Some(self.upload_ttl),
             })
             .await?;
-        let pointer = UploadPointer::new(upload.id);
+        let pointer = UploadPointer::new(upload.id, owner.clone());
         let key = upload_key(owner, client_id);
         let claim = RecordBatch::new()
             .absent(&key)
             .absent(&verified_key(owner, client_id))
             .put(&key, &pointer);
         if self.records.commit(claim).await? {
+            self.sweep_pointers_when_due();
             return Ok(Some(pointer));
         }
         self.engine.abort(owner, upload.id).await?;
@@ -162,6 +173,58 @@ impl Store {
         };
         if let Err(error) = undo.await {
             tracing::warn!(%error, upload = %pointer.upload, "could not discard an empty upload");
+        }
+    }
+
+    /// Starts [`Store::sweep_pointers`] in the background unless one ran recently.
+    fn sweep_pointers_when_due(&self) {
+        let now = unix_ms(SystemTime::now()) / 1000;
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < POINTER_SWEEP_EVERY.as_secs()
+            || self
+                .last_sweep
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let store = self.clone();
+        tokio::spawn(async move {
+            match store.sweep_pointers().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(pointers = n, "spika: removed pointers to expired uploads"),
+                Err(error) => tracing::warn!(%error, "spika: sweeping upload pointers failed"),
+            }
+        });
+    }
+
+    /// Removes the pointers whose engine upload expired and was swept; returns how many.
+    pub async fn sweep_pointers(&self) -> Result<usize, engine::Error> {
+        let pointers: Vec<(String, UploadPointer)> = self.records.scan(UPLOAD_PREFIX).await?;
+        let mut removed = 0;
+        for (key, pointer) in pointers {
+            if !self.upload_gone(&pointer).await? {
+                continue;
+            }
+            // A verify of this upload holds the lock until its records are written; after it,
+            // the pointer is gone already or the upload really expired.
+            let _verify = lock(pointer.upload).await;
+            if !self.upload_gone(&pointer).await? {
+                continue;
+            }
+            let stale = RecordBatch::new().unchanged(&key, &pointer).remove(&key);
+            if self.records.commit(stale).await? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    async fn upload_gone(&self, pointer: &UploadPointer) -> Result<bool, engine::Error> {
+        match self.engine.upload(&pointer.owner, pointer.upload).await {
+            Ok(_) => Ok(false),
+            Err(engine::Error::UnknownUpload) => Ok(true),
+            Err(e) => Err(e),
         }
     }
 
@@ -342,6 +405,49 @@ mod tests {
         assert!(!holds_all(&[0, 2, 3], 3));
         assert!(!holds_all(&[], 1));
         assert!(!holds_all(&[1, 2, 3], 3));
+    }
+
+    #[tokio::test]
+    async fn a_pointer_to_an_expired_upload_is_swept_and_a_live_one_kept() {
+        // Arrange
+        let dir = tempfile::tempdir().unwrap();
+        let config = engine::EngineConfig {
+            data_dir: dir.path().to_owned(),
+            min_free_space: 0,
+            ..Default::default()
+        };
+        let engine = Engine::open(config).await.unwrap();
+        let short = Store::new(engine.clone(), Duration::from_secs(60));
+        let long = Store::new(engine.clone(), Duration::from_secs(3600));
+        let alice = Principal::new("alice");
+        short
+            .store_chunk(&alice, "idle", 0, Bytes::from_static(b"a"))
+            .await
+            .unwrap();
+        long.store_chunk(&alice, "busy", 0, Bytes::from_static(b"b"))
+            .await
+            .unwrap();
+        let later = SystemTime::now() + Duration::from_secs(120);
+        assert_eq!(engine.sweep(later).await.unwrap().uploads, 1);
+
+        // Act
+        let removed = short.sweep_pointers().await.unwrap();
+
+        // Assert
+        assert_eq!(removed, 1);
+        let keys: Vec<String> = engine
+            .inventory()
+            .await
+            .unwrap()
+            .records
+            .into_iter()
+            .map(|(_, key, _)| key)
+            .collect();
+        assert_eq!(keys, vec![upload_key(&alice, "busy")]);
+        assert_eq!(
+            long.uploaded_chunks(&alice, "busy").await.unwrap().1,
+            vec![0]
+        );
     }
 
     #[tokio::test]
