@@ -10,6 +10,9 @@ use actix_web::{web, HttpRequest};
 use bytes::BytesMut;
 use futures_util::StreamExt;
 
+/// Most memory reserved up front for a body of declared length.
+const RESERVE_AT_MOST: u64 = 4 << 20;
+
 /// Reads the whole body, refusing more than `limit` bytes.
 pub async fn read(
     req: &HttpRequest,
@@ -20,9 +23,10 @@ pub async fn read(
     if declared.is_some_and(|n| n > limit) {
         return Err(SpikaError::TooLarge { limit });
     }
-    // Reserve what was declared (already known to be within the limit), so the body is
-    // collected without regrowing.
-    let mut body = BytesMut::with_capacity(declared.unwrap_or(0) as usize);
+    // Reserve what was declared (within the limit), but not more than a few MiB before the
+    // bytes actually arrive: a declared length alone must not cost memory.
+    let reserve = declared.unwrap_or(0).min(RESERVE_AT_MOST) as usize;
+    let mut body = BytesMut::with_capacity(reserve);
     while let Some(piece) = payload.next().await {
         // A body cut off mid-way is malformed JSON as far as the client can be told.
         let piece = piece.map_err(|_| SpikaError::not_an_object())?;

@@ -17,11 +17,11 @@ mod credential;
 mod decode;
 mod download;
 mod error;
-mod handlers;
 mod lock;
 mod model;
 mod parse;
 mod store;
+mod upload;
 
 use super::DialectContext;
 use crate::auth::Authenticator;
@@ -43,6 +43,9 @@ pub struct Spika {
     files_path: String,
 }
 
+/// Builds the routes of one resource (a `Route` cannot be cloned; the alias needs its own).
+type Routes = fn() -> Vec<Route>;
+
 /// Mounts the Spika routes.
 pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
     let settings = ctx.settings.dialects.spika.clone();
@@ -52,51 +55,33 @@ pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
         files_path: ctx.path("/uploads/files/"),
         settings,
     });
-    // `/api/uploads` is the alias the later client generation uses; same handlers.
-    for (base, alias) in [("/api/upload", ""), ("/api/uploads", ".alias")] {
+    // Under `/api/upload` and its alias `/api/uploads` (§1): `(name, path, routes)`.
+    let api: [(&str, &str, Routes); 4] = [
         // POST /api/upload/files
-        let files = web::post().to(handlers::handle_upload_chunk);
-        mount(
-            cfg,
-            ctx,
-            &spika,
-            &format!("files{alias}"),
-            &format!("{base}/files"),
-            vec![files],
-        );
+        ("files", "/files", || {
+            vec![web::post().to(upload::handle_upload_chunk)]
+        }),
         // POST /api/upload/files/verify
-        let verify = web::post().to(handlers::handle_verify);
-        mount(
-            cfg,
-            ctx,
-            &spika,
-            &format!("verify{alias}"),
-            &format!("{base}/files/verify"),
-            vec![verify],
-        );
+        ("verify", "/files/verify", || {
+            vec![web::post().to(upload::handle_verify)]
+        }),
         // GET /api/upload/files/check/{clientId}
-        let check = web::get().to(handlers::handle_check);
-        mount(
-            cfg,
-            ctx,
-            &spika,
-            &format!("check{alias}"),
-            &format!("{base}/files/check/{{client_id}}"),
-            vec![check],
-        );
+        ("check", "/files/check/{client_id}", || {
+            vec![web::get().to(upload::handle_check)]
+        }),
         // GET|HEAD /api/upload/files/{id} (digits only, so `verify` and `check` never collide)
-        let by_id = vec![
-            web::get().to(download::handle_download),
-            web::head().to(download::handle_download),
-        ];
-        mount(
-            cfg,
-            ctx,
-            &spika,
-            &format!("file{alias}"),
-            &format!("{base}/files/{{id:[0-9]+}}"),
-            by_id,
-        );
+        ("file", "/files/{id:[0-9]+}", || {
+            vec![
+                web::get().to(download::handle_download),
+                web::head().to(download::handle_download),
+            ]
+        }),
+    ];
+    for (base, suffix) in [("/api/upload", ""), ("/api/uploads", ".alias")] {
+        for (name, path, routes) in &api {
+            let (name, path) = (format!("{name}{suffix}"), format!("{base}{path}"));
+            mount(cfg, ctx, &spika, &name, &path, routes());
+        }
     }
     // GET|HEAD /uploads/files/{clientId} (what a file's `path` points to)
     let by_client_id = vec![
