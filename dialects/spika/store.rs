@@ -101,15 +101,18 @@ impl Store {
             {
                 Ok(info) => return Ok((id, info.chunks)),
                 Err(engine::Error::UnknownUpload) => {
-                    // Expired, or completed by a verify that may still be writing its records:
-                    // wait for that verify, then look again.
+                    // Expired, or being completed by a verify that may still be writing its
+                    // records: wait for that verify, then look again.
                     let _verify = lock(id).await;
                     if self.verified(owner, client_id).await?.is_some() {
                         return Err(SpikaError::AlreadyExists);
                     }
-                    let key = upload_key(owner, client_id);
-                    let stale = RecordBatch::new().unchanged(&key, &pointer).remove(&key);
-                    self.records.commit(stale).await?;
+                    // A verify that failed leaves its upload open: then simply retry.
+                    if self.upload_gone(&pointer).await? {
+                        let key = upload_key(owner, client_id);
+                        let stale = RecordBatch::new().unchanged(&key, &pointer).remove(&key);
+                        self.records.commit(stale).await?;
+                    }
                 }
                 Err(e) => {
                     if created {
