@@ -41,6 +41,7 @@ impl DigestState {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn update(&mut self, data: &[u8]) {
         self.sha256.update(data);
         if let Some(h) = &mut self.sha1 {
@@ -134,6 +135,13 @@ impl DigestPipe {
         }));
         pipe.senders.push(tx);
         pipe
+    }
+
+    /// Queues `block` from a blocking thread.
+    pub(crate) fn feed_blocking(&self, block: &Block) {
+        for tx in &self.senders {
+            let _ = tx.blocking_send(block.clone());
+        }
     }
 
     /// Finishes like [`DigestPipe::finish`] and hands back the observer.

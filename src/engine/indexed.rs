@@ -254,6 +254,16 @@ impl Engine {
             fp,
             loc: ChunkLoc::Parked { file: name },
         };
+        if matches!(
+            &existing,
+            Some(ChunkRec {
+                loc: ChunkLoc::Data { .. },
+                ..
+            })
+        ) {
+            // Different bytes for a chunk already in the data file: the next fold rewinds.
+            rec.rewind_from = Some(rec.rewind_from.map_or(index, |r| r.min(index)));
+        }
         rec.updated_ms = now_ms();
         reopen_if_failed(&mut rec);
         self.commit(&rec, vec![(index, Some(chunk))]).await?;
@@ -305,7 +315,7 @@ impl Engine {
     /// wait for its predecessors).
     fn spawn_fold(&self, id: UploadId) {
         let engine = self.clone();
-        tokio::spawn(async move {
+        self.inner.tasks.spawn(async move {
             let cell = engine.cell(&id);
             let mut data = cell.data.lock().await;
             if let Err(e) = engine.fold(&id, &mut data).await {
@@ -331,107 +341,160 @@ impl Engine {
             if !matches!(rec.state, UploadRecState::Open | UploadRecState::Failed(_)) {
                 return Ok(());
             }
-            let chunks = self.blocking(move |i| i.meta.chunks(&id)).await?;
-            // A replaced chunk inside the prefix: rewind.
-            if let Some((at, _)) = chunks
-                .iter()
-                .find(|(k, c)| *k < rec.frontier && matches!(c.loc, ChunkLoc::Parked { .. }))
-            {
-                let at = *at;
+            if let Some(at) = rec.rewind_from {
+                let chunks = self.blocking(move |i| i.meta.chunks(&id)).await?;
                 self.rewind(rec, chunks, at, data).await?;
                 drop(meta_guard);
                 continue;
             }
-            let Some((_, next)) = chunks.iter().find(|(k, _)| *k == rec.frontier) else {
+            let from = rec.frontier;
+            let run = self
+                .blocking(move |i| i.meta.chunk_run(&id, from, FOLD_MAX_CHUNKS))
+                .await?;
+            let mut bytes = 0u64;
+            let run: Vec<(u64, ChunkRec)> = run
+                .into_iter()
+                .take_while(|(_, c)| {
+                    let take = matches!(c.loc, ChunkLoc::Parked { .. }) && bytes < FOLD_MAX_BYTES;
+                    bytes += c.len;
+                    take
+                })
+                .collect();
+            if run.is_empty() {
                 return Ok(());
-            };
-            let ChunkLoc::Parked { file } = &next.loc else {
-                return Err(Error::Corrupt(format!(
-                    "chunk {} beyond the prefix claims the data file",
-                    rec.frontier
-                )));
-            };
-            let next = next.clone();
-            let file = file.clone();
+            }
             drop(meta_guard);
-            self.fold_one(rec, next, file, data).await?;
+            self.fold_run(rec, run, data).await?;
         }
     }
 
-    /// Copies one parked chunk onto the end of the data file and records it there.
-    async fn fold_one(
+    /// Copies a run of parked chunks onto the end of the data file (in-kernel copy) while
+    /// another thread hashes them, then records them there with one sync and one commit.
+    async fn fold_run(
         &self,
         rec: UploadRec,
-        chunk: ChunkRec,
-        file: String,
+        run: Vec<(u64, ChunkRec)>,
         data: &mut DataState,
     ) -> Result<(), Error> {
         let id = rec.id;
         let offset = rec.data_len;
-        let parked = self.inner.blob.spool_dir(&id).join(&file);
+        let dir = self.inner.blob.spool_dir(&id);
         let data_path = self.inner.blob.data_path(&id);
+        let sources: Vec<(std::path::PathBuf, u64)> = run
+            .iter()
+            .filter_map(|(_, c)| match &c.loc {
+                ChunkLoc::Parked { file } => Some((dir.join(file), c.len)),
+                ChunkLoc::Data { .. } => None,
+            })
+            .collect();
         let running = match data.running.take() {
             Some((len, s)) if len == offset => Some(s),
             None if offset == 0 => Some(DigestState::new(rec.digests)),
             _ => None,
         };
-        let strict = self.strict();
-        let expected_len = chunk.len;
-        let running = self
-            .blocking(move |_| {
-                use std::io::Read;
-                let mut src = std::fs::File::open(&parked)?;
-                let dst = OpenOptions::new().write(true).open(&data_path)?;
-                dst.set_len(offset)?;
-                let mut state = running;
-                let mut pos = offset;
-                let mut buf = vec![0u8; blob::IO_BUF];
-                loop {
-                    let n = src.read(&mut buf)?;
-                    if n == 0 {
-                        break;
+        // Hash: read the parked files (page cache) into the digest threads.
+        let hashing = running.map(|state| {
+            let pipe = DigestPipe::start(state);
+            let files = sources.clone();
+            tokio::task::spawn_blocking(move || -> Result<DigestPipe, Error> {
+                for (path, _) in &files {
+                    let mut f = std::fs::File::open(path)?;
+                    loop {
+                        let mut buf = vec![0u8; blob::IO_BUF];
+                        let n = read_full(&mut f, &mut buf)?;
+                        if n == 0 {
+                            break;
+                        }
+                        buf.truncate(n);
+                        pipe.feed_blocking(&std::sync::Arc::new(vec![Bytes::from(buf)]));
                     }
-                    std::os::unix::fs::FileExt::write_all_at(&dst, &buf[..n], pos)?;
-                    if let Some(s) = &mut state {
-                        s.update(&buf[..n]);
-                    }
-                    pos += n as u64;
                 }
-                if pos - offset != expected_len {
-                    return Err(Error::Corrupt(format!(
-                        "parked chunk holds {} bytes, ledger says {expected_len}",
-                        pos - offset
-                    )));
+                Ok(pipe)
+            })
+        });
+        // Copy: kernel-side (copy_file_range) from each parked file to the end of the data file.
+        let strict = self.strict();
+        let copied = self
+            .blocking(move |_| {
+                use std::io::{Seek, SeekFrom};
+                let mut dst = OpenOptions::new().write(true).open(&data_path)?;
+                dst.set_len(offset)?;
+                dst.seek(SeekFrom::Start(offset))?;
+                let mut total = 0u64;
+                for (path, len) in &sources {
+                    let mut src = std::fs::File::open(path)?;
+                    let n = std::io::copy(&mut src, &mut dst)?;
+                    if n != *len {
+                        return Err(Error::Corrupt(format!(
+                            "parked chunk {} holds {n} bytes, ledger says {len}",
+                            path.display()
+                        )));
+                    }
+                    total += n;
                 }
                 if strict {
                     dst.sync_data()?;
                 }
-                Ok(state)
+                Ok(total)
             })
-            .await?;
+            .await;
+        let hashed = match hashing {
+            Some(reader) => {
+                let pipe = reader.await.map_err(super::join_error)??;
+                Some(pipe.finish().await?)
+            }
+            None => None,
+        };
+        let total = copied?;
+
         let cell = self.cell(&id);
         let _meta = cell.meta.lock().await;
         let Some(mut fresh) = self.blocking(move |i| i.meta.upload(&id)).await? else {
             return Err(Error::UnknownUpload);
         };
-        let index = fresh.frontier;
-        let current = self.blocking(move |i| i.meta.chunk(&id, index)).await?;
-        // The chunk may have been replaced while we copied; then the next round copies the new one.
-        let still_same = matches!(&current, Some(c) if c.loc == chunk.loc);
-        if fresh.data_len != offset || !still_same {
+        let (first, last) = (run[0].0, run[run.len() - 1].0);
+        let current = self
+            .blocking(move |i| i.meta.chunk_run(&id, first, (last - first + 1) as usize))
+            .await?;
+        // Chunks may have been replaced while we copied; then the next round copies the new ones.
+        let unchanged = current.len() == run.len()
+            && current
+                .iter()
+                .zip(&run)
+                .all(|((_, a), (_, b))| a.loc == b.loc);
+        if fresh.data_len != offset || fresh.frontier != first || !unchanged {
             return Ok(());
         }
-        fresh.frontier += 1;
-        fresh.data_len = offset + chunk.len;
-        let moved = ChunkRec {
-            loc: ChunkLoc::Data { offset },
-            ..chunk
-        };
-        self.commit(&fresh, vec![(index, Some(moved))]).await?;
-        let parked = self.inner.blob.spool_dir(&id).join(&file);
-        self.blocking(move |_| Ok(blob::remove_if_exists(&parked)?))
-            .await?;
-        data.running = running.map(|s| (offset + chunk.len, s));
+        let mut at = offset;
+        let mut moves = Vec::with_capacity(run.len());
+        let mut parked = Vec::with_capacity(run.len());
+        for (index, c) in run {
+            if let ChunkLoc::Parked { file } = &c.loc {
+                parked.push(dir.join(file));
+            }
+            moves.push((
+                index,
+                Some(ChunkRec {
+                    loc: ChunkLoc::Data { offset: at },
+                    ..c
+                }),
+            ));
+            at += moves
+                .last()
+                .and_then(|(_, c)| c.as_ref())
+                .map_or(0, |c| c.len);
+        }
+        fresh.frontier = last + 1;
+        fresh.data_len = offset + total;
+        self.commit(&fresh, moves).await?;
+        self.blocking(move |_| {
+            for p in parked {
+                blob::remove_if_exists(&p)?;
+            }
+            Ok(())
+        })
+        .await?;
+        data.running = hashed.map(|s| (offset + total, s));
         Ok(())
     }
 
@@ -445,6 +508,11 @@ impl Engine {
         data: &mut DataState,
     ) -> Result<(), Error> {
         let id = rec.id;
+        if at >= rec.frontier {
+            // The replaced chunk is no longer inside the prefix: nothing to cut.
+            rec.rewind_from = None;
+            return self.commit(&rec, vec![]).await;
+        }
         // Chunks 0..at are contiguous in the data file, so chunk `at` started where `at-1` ends.
         let cut = match at.checked_sub(1) {
             None => 0,
@@ -501,6 +569,7 @@ impl Engine {
             .await?;
         rec.frontier = at;
         rec.data_len = cut;
+        rec.rewind_from = None;
         self.commit(&rec, moved).await?;
         let data_path = self.inner.blob.data_path(&id);
         self.blocking(move |_| {
@@ -514,6 +583,23 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// A fold moves at most this many chunks / bytes per sync and commit.
+const FOLD_MAX_CHUNKS: usize = 256;
+const FOLD_MAX_BYTES: u64 = 64 << 20;
+
+/// Reads until `buf` is full or the file ends.
+fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 /// A failed upload takes data again: new chunks may repair it (the front end completes again).

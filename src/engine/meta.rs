@@ -33,6 +33,10 @@ pub(crate) struct UploadRec {
     /// Indexed: bytes in the data file that belong to chunks `0..frontier`.
     #[serde(default)]
     pub data_len: u64,
+    /// Indexed: the lowest chunk inside the prefix that was replaced by different bytes (now
+    /// parked); the next fold cuts the data file back to it.
+    #[serde(default)]
+    pub rewind_from: Option<u64>,
     /// Ranged: byte ranges held, sorted, disjoint, non-adjacent: `(start, end)`.
     #[serde(default)]
     pub held: Vec<(u64, u64)>,
@@ -233,6 +237,28 @@ impl Meta {
             .get(chunk_key(id, index))?
             .map(|b| decode(&b))
             .transpose()
+    }
+
+    /// Up to `max` consecutive chunks starting at index `from` (stops at the first gap).
+    pub(crate) fn chunk_run(
+        &self,
+        id: &UploadId,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<(u64, ChunkRec)>, Error> {
+        let mut out = Vec::new();
+        let end = chunk_key(id, u64::MAX);
+        for kv in self.chunks.range(chunk_key(id, from)..=end) {
+            let (k, v) = kv?;
+            let mut idx = [0u8; 8];
+            idx.copy_from_slice(&k[16..24]);
+            let idx = u64::from_be_bytes(idx);
+            if idx != from + out.len() as u64 || out.len() >= max {
+                break;
+            }
+            out.push((idx, decode(&v)?));
+        }
+        Ok(out)
     }
 
     pub(crate) fn chunks(&self, id: &UploadId) -> Result<Vec<(u64, ChunkRec)>, Error> {
@@ -631,6 +657,7 @@ impl UploadRec {
             state: UploadRecState::Open,
             frontier: 0,
             data_len: 0,
+            rewind_from: None,
             held: Vec::new(),
             parts_done: 0,
             files: Vec::new(),

@@ -76,6 +76,8 @@ pub(crate) struct Inner {
     /// Per-upload locks and in-memory running digests.
     cells: StdMutex<HashMap<UploadId, Arc<Cell>>>,
     sweeper: StdMutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Background work (folds) that `shutdown` waits for.
+    tasks: tokio_util::task::TaskTracker,
 }
 
 /// In-memory companion of an upload.
@@ -114,6 +116,7 @@ impl Engine {
                 blob,
                 cells: StdMutex::new(HashMap::new()),
                 sweeper: StdMutex::new(None),
+                tasks: tokio_util::task::TaskTracker::new(),
             }),
         };
         let report = engine.reconcile().await?;
@@ -443,11 +446,13 @@ impl Engine {
         .await
     }
 
-    /// Stops the sweeper and flushes metadata.
+    /// Stops the sweeper, waits for background folds and flushes metadata.
     pub async fn shutdown(&self) -> Result<(), Error> {
         if let Some(h) = self.inner.sweeper.lock().expect("sweeper lock").take() {
             h.abort();
         }
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
         self.blocking(|i| i.meta.flush()).await
     }
 }

@@ -110,34 +110,52 @@ fn reconcile_upload(
         Layout::Indexed { .. } => {
             let chunks = i.meta.chunks(&u.id)?;
             let mut changes = Vec::new();
-            // The data file holds chunks 0..frontier; keep only those fully on disk.
-            let mut frontier = 0;
-            let mut end = 0;
-            for (k, c) in &chunks {
-                if let ChunkLoc::Data { offset } = c.loc {
-                    if *k == frontier && offset == end && offset + c.len <= data_len {
-                        frontier += 1;
-                        end += c.len;
-                        continue;
+            // Walk the recorded prefix: every chunk in it must be fully in the data file, and
+            // a parked chunk inside it is an acknowledged replacement awaiting a rewind. The
+            // first chunk whose bytes are not all there (relaxed durability) cuts the prefix.
+            let mut cut: Option<(u64, u64)> = None;
+            let mut expected = 0u64;
+            let mut pending: Option<u64> = None;
+            for (k, c) in chunks.iter().filter(|(k, _)| *k < u.frontier) {
+                match &c.loc {
+                    ChunkLoc::Data { offset } => {
+                        if offset + c.len > data_len {
+                            cut = Some((*k, *offset));
+                            break;
+                        }
+                        expected = offset + c.len;
                     }
-                    changes.push((*k, None));
+                    ChunkLoc::Parked { file } => {
+                        if !fs::metadata(dir.join(file)).is_ok_and(|m| m.len() == c.len) {
+                            cut = Some((*k, expected));
+                            break;
+                        }
+                        // Its old bytes run from `expected` to the next chunk's offset.
+                        pending.get_or_insert(*k);
+                    }
                 }
             }
+            let (frontier, end) = cut.unwrap_or((u.frontier, u.data_len));
             for (k, c) in &chunks {
-                if let ChunkLoc::Parked { file } = &c.loc {
-                    let ok = fs::metadata(dir.join(file)).is_ok_and(|m| m.len() == c.len);
-                    if ok && *k >= frontier {
-                        referenced.insert(file.clone());
-                    } else {
-                        changes.push((*k, None));
+                match &c.loc {
+                    ChunkLoc::Data { .. } if *k >= frontier => changes.push((*k, None)),
+                    ChunkLoc::Data { .. } => {}
+                    ChunkLoc::Parked { file } => {
+                        if fs::metadata(dir.join(file)).is_ok_and(|m| m.len() == c.len) {
+                            referenced.insert(file.clone());
+                        } else {
+                            changes.push((*k, None));
+                        }
                     }
                 }
             }
-            let moved = u.frontier != frontier || u.data_len != end;
+            let rewind = pending.filter(|p| *p < frontier);
+            let moved = u.frontier != frontier || u.data_len != end || u.rewind_from != rewind;
             if moved || !changes.is_empty() {
                 r.chunks_dropped += changes.len();
                 u.frontier = frontier;
                 u.data_len = end;
+                u.rewind_from = rewind;
                 i.meta.commit_upload(&u, &changes)?;
             }
             if data_len > end {

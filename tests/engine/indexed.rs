@@ -302,3 +302,40 @@ fn md5_of(d: &[u8]) -> [u8; 16] {
     use md5::Digest;
     md5::Md5::digest(d).into()
 }
+
+#[tokio::test]
+async fn a_replacement_inside_the_prefix_survives_a_restart() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path()).await;
+        let up = engine.create_upload(indexed(Some(4))).await.unwrap();
+        for (i, c) in [&b"0000"[..], b"1111", b"2222", b"3333"].iter().enumerate() {
+            engine
+                .put_chunk(&alice(), up.id, i as u64, body(c, 3))
+                .await
+                .unwrap();
+        }
+        engine
+            .put_chunk(&alice(), up.id, 1, body(b"one!", 2))
+            .await
+            .unwrap();
+        if round % 2 == 0 {
+            tokio::task::yield_now().await;
+        }
+        engine.shutdown().await.unwrap();
+        drop(engine);
+
+        let engine = open(dir.path()).await;
+        let file = completed(
+            engine
+                .complete(&alice(), up.id, Expectation::default(), named("x"))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            content(&engine, &file),
+            b"0000one!22223333",
+            "round {round}"
+        );
+    }
+}
