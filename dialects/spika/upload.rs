@@ -6,6 +6,7 @@
 use super::error::SpikaError;
 use super::model::{Success, UploadedChunks, VerifiedFile, JSON_CONTENT_TYPE};
 use super::{body, credential, parse, Spika};
+use crate::engine;
 use crate::telemetry;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -32,10 +33,16 @@ pub async fn handle_upload_chunk(
 ) -> Result<HttpResponse, SpikaError> {
     let owner = credential::principal(&req, &spika).await?;
     let body = body::read(&req, payload, spika.settings.max_json_bytes).await?;
-    let request = parse::parse_chunk(&body, spika.settings.max_chunks)?;
-    // Only the chunk's text (moved out of the parsed body) and then its bytes stay alive.
-    drop(body);
-    let (data, offset, client_id) = request.decode()?;
+    let max_chunks = spika.settings.max_chunks;
+    // Parsing and decoding up to `max_json_bytes` is CPU work: off the server's async threads.
+    let (data, offset, client_id) = web::block(move || {
+        let request = parse::parse_chunk(&body, max_chunks)?;
+        // Only the chunk's text (moved out of the parsed body) and then its bytes stay alive.
+        drop(body);
+        request.decode()
+    })
+    .await
+    .map_err(|e| engine::Error::Io(std::io::Error::other(e.to_string())))??;
     let (upload, chunks) = spika
         .store
         .store_chunk(&owner, &client_id, offset, Bytes::from(data))
