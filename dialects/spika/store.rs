@@ -258,13 +258,14 @@ impl Store {
         request: VerifyRequest,
     ) -> Result<(UploadId, FileRecord), SpikaError> {
         let client_id = request.fields.client_id.clone();
-        if self.verified(owner, &client_id).await?.is_some() {
-            return Err(SpikaError::AlreadyExists);
-        }
-        let pointer = self
-            .pointer(owner, &client_id)
-            .await?
-            .ok_or(SpikaError::NotAllChunks)?;
+        // The pointer first: a verify finishing now removes it and writes the verified marker
+        // in one batch, so without a pointer the marker tells "verified" from "none".
+        let Some(pointer) = self.pointer(owner, &client_id).await? else {
+            return Err(match self.verified(owner, &client_id).await? {
+                Some(_) => SpikaError::AlreadyExists,
+                None => SpikaError::NotAllChunks,
+            });
+        };
         let id = pointer.upload;
         let _one_at_a_time = lock(id).await;
         // Re-read under the lock: a verify we waited for may have finished this clientId.
