@@ -20,6 +20,10 @@
 //! Dialects reach storage only through `ctx.engine` (the engine facade) and credentials only
 //! through `ctx.auth`; no dialect touches sled, blob files or another dialect.
 
+pub mod audioboom;
+pub mod dstor;
+pub mod dyson;
+pub mod filesnest;
 pub mod spika;
 
 use crate::auth::Authenticator;
@@ -53,21 +57,21 @@ pub struct Dialect {
 pub const DIALECTS: [Dialect; 5] = [
     Dialect {
         name: "filesnest",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(filesnest::configure),
+        owns: &["/api"],
+        unmatched: Some(filesnest::unmatched),
     },
     Dialect {
         name: "dyson",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(dyson::configure),
+        owns: dyson::OWNS,
+        unmatched: Some(dyson::unmatched),
     },
     Dialect {
         name: "audioboom",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(audioboom::configure),
+        owns: audioboom::OWNS,
+        unmatched: Some(audioboom::unmatched),
     },
     Dialect {
         name: "spika",
@@ -77,9 +81,9 @@ pub const DIALECTS: [Dialect; 5] = [
     },
     Dialect {
         name: "dstor",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(dstor::configure),
+        owns: dstor::OWNS,
+        unmatched: Some(dstor::unmatched),
     },
 ];
 

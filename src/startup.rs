@@ -13,6 +13,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tracing_actix_web::TracingLogger;
 
 /// Body limit for routes that do not set their own (the operator API takes no bodies; each
@@ -56,6 +57,9 @@ pub enum RunError {
 }
 
 /// A bound, ready-to-run server.
+/// How long an idle keep-alive connection stays open (nginx's default).
+const KEEP_ALIVE_SECS: u64 = 75;
+
 pub struct Application {
     addr: SocketAddr,
     server: Server,
@@ -123,6 +127,10 @@ impl Application {
                 .default_service(web::to(dialects::unmatched))
         })
         .client_request_timeout(request_timeout)
+        // Mobile and browser clients reuse connections between chunks; a short idle timeout
+        // (actix's default is 5 s) races with a client sending its next chunk on a connection
+        // the server is closing, which the client sees as a dropped request.
+        .keep_alive(Duration::from_secs(KEEP_ALIVE_SECS))
         .shutdown_timeout(shutdown_timeout)
         .listen(listener)
         .map_err(bind_error)?

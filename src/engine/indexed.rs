@@ -64,9 +64,7 @@ impl Engine {
         let cell = self.cell(&id);
         // Fast path: we may append if nobody else holds the data file and this chunk is next.
         if let Ok(mut data) = cell.data.try_lock() {
-            let fresh = self.blocking(move |i| i.meta.upload(&id)).await?;
-            let fresh = fresh.ok_or(Error::UnknownUpload)?;
-            let existing = self.blocking(move |i| i.meta.chunk(&id, index)).await?;
+            let (fresh, existing) = self.upload_and_chunk(id, index).await?;
             if fresh.frontier == index && existing.is_none() {
                 let res = self
                     .append_chunk(&fresh, index, body, limit, &mut data)
@@ -156,26 +154,14 @@ impl Engine {
         };
         let cell = self.cell(&id);
         let _meta = cell.meta.lock().await;
-        let mut rec = self
-            .blocking(move |i| i.meta.upload(&id))
-            .await?
-            .ok_or(Error::UnknownUpload)?;
         // A parked copy of the same index (sent twice at once) is superseded by this one.
-        let superseded = self.blocking(move |i| i.meta.chunk(&id, index)).await?;
+        let (mut rec, superseded) = self.upload_and_chunk(id, index).await?;
         rec.frontier = index + 1;
         rec.data_len = offset + len;
         rec.updated_ms = now_ms();
         reopen_if_failed(&mut rec);
         self.commit(&rec, vec![(index, Some(chunk))]).await?;
-        if let Some(ChunkRec {
-            loc: ChunkLoc::Parked { file },
-            ..
-        }) = superseded
-        {
-            let p = self.inner.blob.spool_dir(&id).join(file);
-            self.blocking(move |_| Ok(blob::remove_if_exists(&p)?))
-                .await?;
-        }
+        self.remove_parked(&id, superseded).await?;
         data.running = hashed.map(|h| (offset + len, h));
         Ok(())
     }
@@ -236,11 +222,7 @@ impl Engine {
 
         let cell = self.cell(&id);
         let _meta = cell.meta.lock().await;
-        let mut rec = self
-            .blocking(move |i| i.meta.upload(&id))
-            .await?
-            .ok_or(Error::UnknownUpload)?;
-        let existing = self.blocking(move |i| i.meta.chunk(&id, index)).await?;
+        let (mut rec, existing) = self.upload_and_chunk(id, index).await?;
         if let Some(old) = &existing {
             if old.len == len && old.fp == fp {
                 // Identical re-send: nothing to change (the guard removes the new copy).
@@ -268,12 +250,31 @@ impl Engine {
         reopen_if_failed(&mut rec);
         self.commit(&rec, vec![(index, Some(chunk))]).await?;
         guard.keep();
+        self.remove_parked(&id, existing).await?;
+        Ok(())
+    }
+
+    /// The upload record and chunk `index`'s ledger entry, read together.
+    async fn upload_and_chunk(
+        &self,
+        id: UploadId,
+        index: ChunkIndex,
+    ) -> Result<(UploadRec, Option<ChunkRec>), Error> {
+        self.blocking(move |i| {
+            let rec = i.meta.upload(&id)?.ok_or(Error::UnknownUpload)?;
+            Ok((rec, i.meta.chunk(&id, index)?))
+        })
+        .await
+    }
+
+    /// Deletes the park file of a chunk that was replaced (if it was parked).
+    async fn remove_parked(&self, id: &UploadId, old: Option<ChunkRec>) -> Result<(), Error> {
         if let Some(ChunkRec {
             loc: ChunkLoc::Parked { file },
             ..
-        }) = existing
+        }) = old
         {
-            let p = self.inner.blob.spool_dir(&id).join(file);
+            let p = self.inner.blob.spool_dir(id).join(file);
             self.blocking(move |_| Ok(blob::remove_if_exists(&p)?))
                 .await?;
         }

@@ -406,6 +406,27 @@ impl Meta {
         Ok(out)
     }
 
+    /// Sets when a file expires (`None`: kept), by compare-and-swap. `None` when it is gone.
+    pub(crate) fn set_file_expiry(
+        &self,
+        id: &FileId,
+        expires_ms: Option<u64>,
+    ) -> Result<Option<FileRec>, Error> {
+        loop {
+            let Some(raw) = self.files.get(id.as_bytes())? else {
+                return Ok(None);
+            };
+            let mut f: FileRec = decode(&raw)?;
+            f.expires_ms = expires_ms;
+            let swapped =
+                self.files
+                    .compare_and_swap(id.as_bytes(), Some(raw), Some(encode(&f)))?;
+            if swapped.is_ok() {
+                return Ok(Some(f));
+            }
+        }
+    }
+
     /// Removes the record of a blob nobody references (start-up and sweeps).
     pub(crate) fn remove_blob_if_unreferenced(&self, sha256: &str) -> Result<bool, Error> {
         let Some(raw) = self.blobs.get(sha256.as_bytes())? else {
@@ -545,6 +566,11 @@ impl Meta {
     /// Increments a per-namespace counter and returns the new value (1, 2, 3, ...). Atomic:
     /// sled's `update_and_fetch` retries on contention, so no two callers get the same value.
     pub(crate) fn next_counter(&self, ns: &str, name: &str) -> Result<u64, Error> {
+        self.advance_counter(ns, name, 1)
+    }
+
+    /// Adds `by` to a counter atomically and returns its new value.
+    pub(crate) fn advance_counter(&self, ns: &str, name: &str, by: u64) -> Result<u64, Error> {
         let v = self
             .counters
             .update_and_fetch(ns_key(ns, name), |old| {
@@ -552,7 +578,7 @@ impl Meta {
                     .and_then(|b| <[u8; 8]>::try_from(b).ok())
                     .map(u64::from_be_bytes)
                     .unwrap_or(0);
-                Some((n + 1).to_be_bytes().to_vec())
+                Some(n.saturating_add(by).to_be_bytes().to_vec())
             })?
             .ok_or_else(|| Error::Corrupt("counter vanished".into()))?;
         let raw: [u8; 8] = v

@@ -15,6 +15,7 @@ mod meta;
 mod ranged;
 mod reconcile;
 mod records;
+mod stage;
 mod sweep;
 mod types;
 
@@ -23,6 +24,7 @@ pub use digest::ContentObserver;
 pub use error::Error;
 pub use ranged::CutOff;
 pub use records::{RecordBatch, Records};
+pub use stage::Staged;
 pub use types::*;
 
 use std::collections::HashMap;
@@ -347,6 +349,28 @@ impl Engine {
             Some(_) => Ok(info),
             None => Err(Error::UnknownFile),
         }
+    }
+
+    /// Changes when a file owned by `owner` expires (`None`: kept until deleted).
+    pub async fn set_file_expiry(
+        &self,
+        owner: &Principal,
+        id: &FileId,
+        expires_at: Option<std::time::SystemTime>,
+    ) -> Result<FileInfo, Error> {
+        self.owned_file(owner, id).await?;
+        let id = *id;
+        let strict = self.strict();
+        let rec = self
+            .blocking(move |i| {
+                let r = i.meta.set_file_expiry(&id, expires_at.map(meta::ms_of))?;
+                if strict {
+                    i.meta.flush()?;
+                }
+                Ok(r)
+            })
+            .await?;
+        rec.map(|f| f.info()).ok_or(Error::UnknownFile)
     }
 
     /// Files whose `kind` digest equals `hex` (case-insensitive), owned by `scope` if given.

@@ -148,6 +148,19 @@ impl Records {
         self.flush().await?;
         Ok(v)
     }
+
+    /// `count` consecutive values of a counter in one step (e.g. the ids of many records created
+    /// together): the returned range is this caller's alone, and values are never reused.
+    pub async fn next_ids(&self, counter: &str, count: u64) -> Result<std::ops::Range<u64>, Error> {
+        let (ns, counter) = (self.ns.clone(), counter.to_string());
+        let last = self
+            .engine
+            .blocking(move |i| i.meta.advance_counter(&ns, &counter, count))
+            .await?;
+        self.flush().await?;
+        let end = last.saturating_add(1);
+        Ok(end.saturating_sub(count)..end)
+    }
 }
 
 /// Changes to several records of one namespace, applied together by [`Records::commit`].

@@ -81,6 +81,8 @@ impl TestApp {
 
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // Idle connections are dropped well before the server's keep-alive ends them.
+            .pool_idle_timeout(std::time::Duration::from_secs(20))
             .build()
             .unwrap();
         TestApp {

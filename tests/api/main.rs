@@ -1,3 +1,7 @@
+mod audioboom;
+mod dstor;
+mod dyson;
+mod filesnest;
 mod healthz;
 mod helpers;
 mod introspection;

@@ -255,6 +255,33 @@ async fn records_are_namespaced_atomic_and_counted() {
 }
 
 #[tokio::test]
+async fn a_block_of_ids_is_consecutive_never_shared_and_continues_the_counter() {
+    // Arrange
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path()).await;
+    let r = engine.records("a");
+    assert_eq!(r.next_id("upload").await.unwrap(), 1);
+
+    // Act
+    let blocks: Vec<std::ops::Range<u64>> =
+        futures_util::future::join_all((0..8).map(|_| r.next_ids("upload", 100)))
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+    let empty = r.next_ids("upload", 0).await.unwrap();
+    let after = r.next_id("upload").await.unwrap();
+
+    // Assert
+    let mut all: Vec<u64> = blocks.iter().flat_map(|b| b.clone()).collect();
+    assert!(blocks.iter().all(|b| b.end - b.start == 100));
+    all.sort();
+    assert_eq!(all, (2..802).collect::<Vec<_>>());
+    assert!(empty.is_empty());
+    assert_eq!(after, 802);
+}
+
+#[tokio::test]
 async fn a_record_batch_applies_all_or_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path()).await;

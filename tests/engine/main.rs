@@ -5,3 +5,4 @@ mod indexed;
 mod lifecycle;
 mod properties;
 mod ranged_batch;
+mod stage_expiry;
