@@ -24,6 +24,7 @@ pub mod audioboom;
 pub mod dstor;
 pub mod dyson;
 pub mod filesnest;
+pub mod spika;
 
 use crate::auth::Authenticator;
 use crate::config::Settings;
@@ -74,9 +75,9 @@ pub const DIALECTS: [Dialect; 5] = [
     },
     Dialect {
         name: "spika",
-        configure: None,
-        owns: &[],
-        unmatched: None,
+        configure: Some(spika::configure),
+        owns: spika::OWNS,
+        unmatched: Some(spika::unmatched),
     },
     Dialect {
         name: "dstor",

@@ -7,3 +7,4 @@ mod helpers;
 mod introspection;
 mod native;
 mod serve;
+mod spika;
