@@ -9,6 +9,7 @@ mod blob;
 mod complete;
 mod digest;
 mod error;
+mod fold;
 mod indexed;
 mod ingest;
 mod meta;
