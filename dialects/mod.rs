@@ -21,6 +21,7 @@
 //! through `ctx.auth`; no dialect touches sled, blob files or another dialect.
 
 pub mod audioboom;
+pub mod cors;
 pub mod dstor;
 pub mod dyson;
 pub mod filesnest;

@@ -52,7 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
                     .app_data(dstor.clone())
                     $(.route(web::$method().to($handler)))+
                     // OPTIONS (CORS preflight, no authentication)
-                    .route(web::method(Method::OPTIONS).to(cors::handle_preflight))
+                    .route(web::method(Method::OPTIONS).to(|| async { cors::CORS.preflight() }))
                     // Other methods: the legacy "no such route".
                     .default_service(web::to(handle_no_route))
                     .wrap(from_fn(cors::with_allow_origin)),
@@ -76,7 +76,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
 /// The legacy answer to a request no dStor route matches: 404 `{"message":"Not found"}`.
 pub fn unmatched(_req: &HttpRequest) -> HttpResponse {
     let mut response = DstorError::NotFound.error_response();
-    cors::allow_origin(response.headers_mut());
+    cors::CORS.allow_origin(response.headers_mut());
     response
 }
 

@@ -118,7 +118,7 @@ fn mount(
             .route(
                 web::route()
                     .method(Method::OPTIONS)
-                    .to(cors::handle_preflight),
+                    .to(|| async { cors::CORS.preflight() }),
             )
             // Express answered a known path with an unrouted method like an unknown path.
             .default_service(web::to(handle_unknown_route))
@@ -134,6 +134,6 @@ async fn handle_unknown_route() -> HttpResponse {
 /// The legacy 404 for a request under [`OWNS`] that no route matched (`dialects::DIALECTS`).
 pub fn unmatched(_req: &HttpRequest) -> HttpResponse {
     let mut response = error::json_error(StatusCode::NOT_FOUND, "Not found");
-    cors::allow_origin(response.headers_mut());
+    cors::CORS.allow_origin(response.headers_mut());
     response
 }
