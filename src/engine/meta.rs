@@ -10,6 +10,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::Transactional;
 
 use super::error::Error;
+use super::journal::{self, Draft, EventKind};
 use super::types::*;
 
 /// Version marker written into every record.
@@ -46,6 +47,9 @@ pub(crate) struct UploadRec {
     /// Batch: files held, in order.
     #[serde(default)]
     pub files: Vec<BatchFileRec>,
+    /// The front end's labels (copied to files and events).
+    #[serde(default)]
+    pub labels: Labels,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -103,6 +107,12 @@ pub(crate) struct FileRec {
     pub aliases: Vec<(String, String)>,
     pub created_ms: u64,
     pub expires_ms: Option<u64>,
+    /// The upload the file came from (its events continue that upload's sequence).
+    #[serde(default)]
+    pub upload: Option<UploadId>,
+    /// The labels of that upload.
+    #[serde(default)]
+    pub labels: Labels,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -182,6 +192,10 @@ pub(crate) struct Meta {
     aliases: sled::Tree,
     records: sled::Tree,
     counters: sled::Tree,
+    /// The event journal: position (u64 BE) -> event (see `journal`).
+    events: sled::Tree,
+    /// The journal head and each upload's event counter.
+    seqs: sled::Tree,
 }
 
 impl Meta {
@@ -205,6 +219,8 @@ impl Meta {
             aliases: db.open_tree("aliases.v1")?,
             records: db.open_tree("records.v1")?,
             counters: db.open_tree("counters.v1")?,
+            events: db.open_tree("events.v1")?,
+            seqs: db.open_tree("journal_seq.v1")?,
             db,
         })
     }
@@ -227,9 +243,57 @@ impl Meta {
         self.uploads.iter().values().map(|v| decode(&v?)).collect()
     }
 
+    /// Stores a new upload with its `UploadCreated` event.
     pub(crate) fn insert_upload(&self, rec: &UploadRec) -> Result<(), Error> {
-        self.uploads.insert(rec.id.as_bytes(), encode(rec))?;
+        let draft = Draft::of_upload(EventKind::UploadCreated, rec);
+        (&self.uploads, &self.events, &self.seqs).transaction(|(uploads, events, seqs)| {
+            uploads.insert(rec.id.as_bytes(), encode(rec))?;
+            journal::append(events, seqs, &draft)?;
+            Ok(())
+        })?;
         Ok(())
+    }
+
+    /// Writes an upload whose completion failed, with its `UploadFailed` event.
+    pub(crate) fn mark_failed(&self, rec: &UploadRec, m: &Mismatch) -> Result<(), Error> {
+        let draft = Draft::of_upload(EventKind::UploadFailed, rec).with_mismatch(m);
+        (&self.uploads, &self.events, &self.seqs).transaction(|(uploads, events, seqs)| {
+            if uploads.get(rec.id.as_bytes())?.is_none() {
+                return Err(abort(Error::UnknownUpload));
+            }
+            uploads.insert(rec.id.as_bytes(), encode(rec))?;
+            journal::append(events, seqs, &draft)?;
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// Removes an upload idle at `now_ms` with its chunk ledger and records `UploadExpired`;
+    /// false (nothing changed) when it is gone or was refreshed meanwhile.
+    pub(crate) fn expire_upload(&self, id: &UploadId, now_ms: u64) -> Result<bool, Error> {
+        let keys: Vec<_> = self
+            .chunks
+            .scan_prefix(id.as_bytes())
+            .keys()
+            .collect::<Result<_, _>>()?;
+        let trees = [&self.uploads, &self.chunks, &self.events, &self.seqs];
+        let done = trees.transaction(|t: &Vec<TransactionalTree>| {
+            let Some(raw) = t[0].get(id.as_bytes())? else {
+                return Ok(false);
+            };
+            let rec: UploadRec = tx_decode(&raw)?;
+            if rec.expires_ms() > now_ms {
+                return Ok(false);
+            }
+            t[0].remove(id.as_bytes())?;
+            for k in &keys {
+                t[1].remove(k)?;
+            }
+            journal::append(&t[2], &t[3], &Draft::of_upload(EventKind::UploadExpired, &rec))?;
+            journal::forget_seq(&t[3], id)?;
+            Ok(true)
+        })?;
+        Ok(done)
     }
 
     pub(crate) fn chunk(&self, id: &UploadId, index: u64) -> Result<Option<ChunkRec>, Error> {
@@ -303,11 +367,12 @@ impl Meta {
             .scan_prefix(id.as_bytes())
             .keys()
             .collect::<Result<_, _>>()?;
-        (&self.uploads, &self.chunks).transaction(|(uploads, ctree)| {
+        (&self.uploads, &self.chunks, &self.seqs).transaction(|(uploads, ctree, seqs)| {
             uploads.remove(id.as_bytes())?;
             for k in &keys {
                 ctree.remove(k)?;
             }
+            journal::forget_seq(seqs, id)?;
             Ok(())
         })?;
         Ok(())
@@ -337,7 +402,8 @@ impl Meta {
     }
 
     /// Atomically: the upload is gone with its chunk ledger, the files exist, their blobs are
-    /// referenced once more each, and the digest and alias indexes point at them.
+    /// referenced once more each, the digest and alias indexes point at them, and one
+    /// `UploadCompleted` event per file is in the journal.
     pub(crate) fn finish_completion(&self, id: &UploadId, files: &[FileRec]) -> Result<(), Error> {
         let keys: Vec<_> = self
             .chunks
@@ -351,7 +417,13 @@ impl Meta {
             &self.blobs,
             &self.digests,
             &self.aliases,
+            &self.events,
+            &self.seqs,
         ];
+        let drafts: Vec<Draft> = files
+            .iter()
+            .map(|f| Draft::of_file(EventKind::UploadCompleted, f))
+            .collect();
         trees.transaction(|t: &Vec<TransactionalTree>| {
             let (uploads, ctree, ftree, btree) = (&t[0], &t[1], &t[2], &t[3]);
             uploads.remove(id.as_bytes())?;
@@ -375,15 +447,26 @@ impl Meta {
                 btree.insert(f.digests.sha256.as_bytes(), encode(&blob))?;
                 index_file(&t[4], &t[5], f, true)?;
             }
+            for d in &drafts {
+                journal::append(&t[6], &t[7], d)?;
+            }
             Ok(())
         })?;
         Ok(())
     }
 
-    /// Atomically removes a file, its indexes and one reference to its blob. Returns the file
-    /// and whether the blob is now unreferenced (the caller removes its bytes).
+    /// Atomically removes a file, its indexes and one reference to its blob, and records
+    /// `FileDeleted`. Returns the file and whether the blob is now unreferenced (the caller
+    /// removes its bytes).
     pub(crate) fn remove_file(&self, id: &FileId) -> Result<Option<(FileRec, bool)>, Error> {
-        let trees = [&self.files, &self.blobs, &self.digests, &self.aliases];
+        let trees = [
+            &self.files,
+            &self.blobs,
+            &self.digests,
+            &self.aliases,
+            &self.events,
+            &self.seqs,
+        ];
         let out = trees.transaction(|t: &Vec<TransactionalTree>| {
             let Some(raw) = t[0].remove(id.as_bytes())? else {
                 return Ok(None);
@@ -401,6 +484,7 @@ impl Meta {
                 }
             }
             index_file(&t[2], &t[3], &f, false)?;
+            journal::append(&t[4], &t[5], &Draft::of_file(EventKind::FileDeleted, &f))?;
             Ok(Some((f, orphan)))
         })?;
         Ok(out)
@@ -471,6 +555,48 @@ impl Meta {
                 Ok(FileId(uuid::Uuid::from_bytes(raw)))
             })
             .transpose()
+    }
+
+    // ---- the event journal ----------------------------------------------------------------
+
+    /// Up to `limit` journal entries after position `after`, oldest first.
+    pub(crate) fn journal_range(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, Error> {
+        let from = after.saturating_add(1).to_be_bytes();
+        self.events
+            .range(from..)
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                let pos: [u8; 8] = k
+                    .as_ref()
+                    .try_into()
+                    .map_err(|_| Error::Corrupt("journal key".into()))?;
+                Ok((u64::from_be_bytes(pos), v.to_vec()))
+            })
+            .collect()
+    }
+
+    /// Removes journal entries at or before `upto`; returns how many.
+    pub(crate) fn journal_trim(&self, upto: u64) -> Result<usize, Error> {
+        let keys: Vec<_> = self
+            .events
+            .range(..=upto.to_be_bytes())
+            .keys()
+            .collect::<Result<_, _>>()?;
+        let mut batch = sled::Batch::default();
+        for k in &keys {
+            batch.remove(k);
+        }
+        self.events.apply_batch(batch)?;
+        Ok(keys.len())
+    }
+
+    pub(crate) fn journal_len(&self) -> usize {
+        self.events.len()
     }
 
     // ---- namespaced records of front ends -------------------------------------------------
@@ -641,21 +767,19 @@ impl FileRec {
             aliases: self.aliases.clone(),
             created_at: time_of(self.created_ms),
             expires_at: self.expires_ms.map(time_of),
+            labels: self.labels.clone(),
         }
     }
 
-    pub(crate) fn new(
-        owner: Principal,
-        namespace: String,
-        meta: NewFile,
-        size: u64,
-        digests: Digests,
-    ) -> Self {
+    /// The file `upload` produces.
+    pub(crate) fn new(upload: &UploadRec, meta: NewFile, size: u64, digests: Digests) -> Self {
         FileRec {
+            upload: Some(upload.id),
+            labels: upload.labels.clone(),
+            owner: upload.owner.clone(),
+            namespace: upload.namespace.clone(),
             v: RECORD_VERSION,
             id: FileId::random(),
-            owner,
-            namespace,
             name: meta.name,
             content_type: meta.content_type,
             size,
@@ -687,6 +811,7 @@ impl UploadRec {
             held: Vec::new(),
             parts_done: 0,
             files: Vec::new(),
+            labels: new.labels.clone(),
         }
     }
 

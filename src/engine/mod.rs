@@ -12,17 +12,20 @@ mod error;
 mod fold;
 mod indexed;
 mod ingest;
+mod journal;
 mod meta;
 mod ranged;
 mod reconcile;
 mod records;
 mod stage;
+mod stats;
 mod sweep;
 mod types;
 
 pub use batch::{BatchCompletion, PartWriter};
 pub use digest::ContentObserver;
 pub use error::Error;
+pub use journal::{Candidate, CompletionGate, Event, EventFile, EventKind};
 pub use ranged::CutOff;
 pub use records::{RecordBatch, Records};
 pub use stage::Staged;
@@ -81,6 +84,10 @@ pub(crate) struct Inner {
     sweeper: StdMutex<Option<tokio::task::JoinHandle<()>>>,
     /// Background work (folds) that `shutdown` waits for.
     tasks: tokio_util::task::TaskTracker,
+    /// Bumped after every commit that appends to the event journal (wakes its readers).
+    journal_tick: tokio::sync::watch::Sender<u64>,
+    /// The check a verified completion must pass before it is committed.
+    gate: StdMutex<Option<journal::CompletionGate>>,
 }
 
 /// In-memory companion of an upload.
@@ -147,6 +154,8 @@ impl Engine {
                 cells: StdMutex::new(HashMap::new()),
                 sweeper: StdMutex::new(None),
                 tasks: tokio_util::task::TaskTracker::new(),
+                journal_tick: tokio::sync::watch::Sender::new(0),
+                gate: StdMutex::new(None),
             }),
         };
         let report = engine.reconcile().await?;
@@ -242,9 +251,11 @@ impl Engine {
                 if strict {
                     i.meta.flush()?;
                 }
+                i.journal_bump();
                 Ok(rec)
             })
             .await?;
+        stats::upload_created(&rec.namespace);
         tracing::debug!(upload = %rec.id, layout = ?rec.layout, "upload created");
         Ok(self.info_of(rec, Vec::new()))
     }
@@ -314,6 +325,7 @@ impl Engine {
             created_at: meta::time_of(rec.created_ms),
             updated_at: meta::time_of(rec.updated_ms),
             expires_at: meta::time_of(rec.expires_ms()),
+            labels: rec.labels,
         }
     }
 
@@ -367,6 +379,7 @@ impl Engine {
                 if strict {
                     i.meta.flush()?;
                 }
+                i.journal_bump();
                 if let Some((f, true)) = &r {
                     i.blob.remove_blob(&f.digests.sha256)?;
                 }
