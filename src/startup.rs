@@ -6,9 +6,11 @@ use crate::auth::{AuthError, Authenticator, DevToken};
 use crate::config::Settings;
 use crate::dialects::{self, DialectContext};
 use crate::engine::{self, Engine};
-use crate::native;
+use crate::hooks::Hooks;
+use crate::{monitoring, native};
 use crate::telemetry::RequestSpan;
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -65,6 +67,7 @@ pub struct Application {
     server: Server,
     engine: Engine,
     dev_token: DevToken,
+    hooks: Hooks,
 }
 
 impl Application {
@@ -76,6 +79,8 @@ impl Application {
             source,
         })?;
         let (auth, dev_token) = Authenticator::from_settings(&settings.auth, &settings.data_dir)?;
+        // Before the engine opens: reconciliation and the sweeper already record metrics.
+        monitoring::handle();
         let engine = Engine::open(settings.engine_config())
             .await
             .map_err(|source| StartupError::Engine {
@@ -104,6 +109,14 @@ impl Application {
         tracing::info!(%addr, data_dir = %settings.data_dir.display(), ?auth,
             dialects = %enabled.join(", "), "starting");
 
+        // Download URLs in webhook bodies: the public URL behind a proxy, else our own address.
+        let base_url = settings
+            .public_base_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let hooks = Hooks::start(&engine, &settings.hooks, base_url);
+
         let request_timeout = settings.request_timeout;
         let shutdown_timeout = settings.shutdown_timeout.as_secs();
         let settings = Arc::new(settings);
@@ -114,6 +127,7 @@ impl Application {
 
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(monitoring::record_request))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(engine_data.clone())
                 .app_data(auth_data.clone())
@@ -121,6 +135,8 @@ impl Application {
                 .app_data(web::JsonConfig::default().limit(DEFAULT_BODY_LIMIT))
                 // GET /healthz
                 .route("/healthz", web::get().to(healthz))
+                // GET /metrics
+                .route("/metrics", web::get().to(monitoring::handle_metrics))
                 .configure(native::configure)
                 .configure(|cfg| dialects::configure(cfg, &context))
                 .app_data(unmatched.clone())
@@ -141,6 +157,7 @@ impl Application {
             server,
             engine,
             dev_token,
+            hooks,
         })
     }
 
@@ -169,6 +186,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> Result<(), RunError> {
         let served = self.server.await.map_err(RunError::Server);
         tracing::info!("server stopped; flushing the store");
+        // Deliveries stop first (an attempt cut short is redelivered after the restart).
+        self.hooks.stop().await;
         self.engine.shutdown().await.map_err(RunError::Shutdown)?;
         served
     }

@@ -243,6 +243,10 @@ impl Meta {
         self.uploads.iter().values().map(|v| decode(&v?)).collect()
     }
 
+    pub(crate) fn upload_count(&self) -> usize {
+        self.uploads.len()
+    }
+
     /// Stores a new upload with its `UploadCreated` event.
     pub(crate) fn insert_upload(&self, rec: &UploadRec) -> Result<(), Error> {
         let draft = Draft::of_upload(EventKind::UploadCreated, rec);

@@ -502,6 +502,16 @@ impl Engine {
         Ok(inv)
     }
 
+    /// Number of unfinished uploads (a gauge for operators).
+    pub async fn upload_count(&self) -> Result<usize, Error> {
+        self.blocking(|i| Ok(i.meta.upload_count())).await
+    }
+
+    /// Free bytes on the data volume.
+    pub async fn available_space(&self) -> Result<u64, Error> {
+        self.blocking(|i| Ok(i.blob.available_space()?)).await
+    }
+
     /// Succeeds when the store can take writes (used by `/healthz`).
     pub async fn check_writable(&self) -> Result<(), Error> {
         self.blocking(|i| {
