@@ -3,6 +3,7 @@ mod dstor;
 mod dyson;
 mod filesnest;
 mod healthz;
+mod hooks;
 mod helpers;
 mod introspection;
 mod native;
