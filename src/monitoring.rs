@@ -40,26 +40,90 @@ pub fn handle() -> &'static PrometheusHandle {
 
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
-    describe_counter!("chunkgate_http_requests_total", "HTTP requests answered, by dialect, route pattern and status");
-    describe_histogram!("chunkgate_http_request_duration_seconds", Unit::Seconds, "Time to answer a request (head to response start)");
-    describe_counter!("chunkgate_received_bytes_total", Unit::Bytes, "Upload bytes stored (chunks, ranges, whole files)");
-    describe_counter!("chunkgate_chunks_received_total", "Chunks, ranges or whole files stored");
+    describe_counter!(
+        "chunkgate_http_requests_total",
+        "HTTP requests answered, by dialect, route pattern and status"
+    );
+    describe_histogram!(
+        "chunkgate_http_request_duration_seconds",
+        Unit::Seconds,
+        "Time to answer a request (head to response start)"
+    );
+    describe_counter!(
+        "chunkgate_received_bytes_total",
+        Unit::Bytes,
+        "Upload bytes stored (chunks, ranges, whole files)"
+    );
+    describe_counter!(
+        "chunkgate_chunks_received_total",
+        "Chunks, ranges or whole files stored"
+    );
     describe_counter!("chunkgate_uploads_created_total", "Uploads opened");
-    describe_counter!("chunkgate_uploads_completed_total", "Uploads verified and stored");
-    describe_counter!("chunkgate_files_stored_total", "Files created by completions");
-    describe_counter!("chunkgate_uploads_failed_total", "Completions that failed verification");
-    describe_counter!("chunkgate_uploads_expired_total", "Unfinished uploads swept after their TTL");
-    describe_histogram!("chunkgate_assembly_seconds", Unit::Seconds, "Completion: from the call to the committed file");
-    describe_histogram!("chunkgate_verification_seconds", Unit::Seconds, "Completion: final digests and their comparison");
-    describe_counter!("chunkgate_hashed_bytes_total", Unit::Bytes, "Bytes hashed, by algorithm");
-    describe_counter!("chunkgate_hash_busy_microseconds_total", Unit::Microseconds, "Time hashing threads spent hashing, by algorithm");
-    describe_gauge!("chunkgate_active_uploads", "Unfinished uploads in the store");
-    describe_gauge!("chunkgate_free_disk_bytes", Unit::Bytes, "Free bytes on the data volume");
-    describe_gauge!("chunkgate_webhook_queue_depth", "Journal events not yet handled by every webhook");
-    describe_counter!("chunkgate_webhook_deliveries_total", "Webhook events delivered (2xx), by hook and event");
-    describe_counter!("chunkgate_webhook_failures_total", "Failed webhook attempts, by hook");
-    describe_counter!("chunkgate_webhook_dropped_total", "Webhook events given up after their retries, by hook");
-    describe_counter!("chunkgate_webhook_pre_complete_total", "Pre-complete checks, by hook and outcome");
+    describe_counter!(
+        "chunkgate_uploads_completed_total",
+        "Uploads verified and stored"
+    );
+    describe_counter!(
+        "chunkgate_files_stored_total",
+        "Files created by completions"
+    );
+    describe_counter!(
+        "chunkgate_uploads_failed_total",
+        "Completions that failed verification"
+    );
+    describe_counter!(
+        "chunkgate_uploads_expired_total",
+        "Unfinished uploads swept after their TTL"
+    );
+    describe_histogram!(
+        "chunkgate_assembly_seconds",
+        Unit::Seconds,
+        "Completion: from the call to the committed file"
+    );
+    describe_histogram!(
+        "chunkgate_verification_seconds",
+        Unit::Seconds,
+        "Completion: final digests and their comparison"
+    );
+    describe_counter!(
+        "chunkgate_hashed_bytes_total",
+        Unit::Bytes,
+        "Bytes hashed, by algorithm"
+    );
+    describe_counter!(
+        "chunkgate_hash_busy_microseconds_total",
+        Unit::Microseconds,
+        "Time hashing threads spent hashing, by algorithm"
+    );
+    describe_gauge!(
+        "chunkgate_active_uploads",
+        "Unfinished uploads in the store"
+    );
+    describe_gauge!(
+        "chunkgate_free_disk_bytes",
+        Unit::Bytes,
+        "Free bytes on the data volume"
+    );
+    describe_gauge!(
+        "chunkgate_webhook_queue_depth",
+        "Journal events not yet handled by every webhook"
+    );
+    describe_counter!(
+        "chunkgate_webhook_deliveries_total",
+        "Webhook events delivered (2xx), by hook and event"
+    );
+    describe_counter!(
+        "chunkgate_webhook_failures_total",
+        "Failed webhook attempts, by hook"
+    );
+    describe_counter!(
+        "chunkgate_webhook_dropped_total",
+        "Webhook events given up after their retries, by hook"
+    );
+    describe_counter!(
+        "chunkgate_webhook_pre_complete_total",
+        "Pre-complete checks, by hook and outcome"
+    );
 }
 
 /// Middleware: counts every answered request by dialect, route pattern and status.

@@ -113,7 +113,8 @@ pub fn validate(hooks: &[HookSettings]) -> Result<(), ConfigError> {
             return Err(invalid(i, "events", "must name at least one event".into()));
         }
         for e in &h.events {
-            let known = e == "*" || e == PRE_COMPLETE || EventKind::ALL.iter().any(|k| k.name() == e);
+            let known =
+                e == "*" || e == PRE_COMPLETE || EventKind::ALL.iter().any(|k| k.name() == e);
             if !known {
                 return Err(invalid(
                     i,
@@ -126,7 +127,11 @@ pub fn validate(hooks: &[HookSettings]) -> Result<(), ConfigError> {
             }
         }
         if h.max_backoff < h.backoff {
-            return Err(invalid(i, "max_backoff", "must not be below `backoff`".into()));
+            return Err(invalid(
+                i,
+                "max_backoff",
+                "must not be below `backoff`".into(),
+            ));
         }
         if !names.insert(h.name()) {
             return Err(invalid(i, "name", format!("{:?} is used twice", h.name())));
@@ -158,8 +163,9 @@ mod tests {
 
     #[test]
     fn an_unknown_key_in_a_hook_is_an_error_naming_it() {
-        let err = Settings::from_toml("[[hooks]]\nurl = \"http://h/\"\nevents = [\"*\"]\nretrys = 3\n")
-            .unwrap_err();
+        let err =
+            Settings::from_toml("[[hooks]]\nurl = \"http://h/\"\nevents = [\"*\"]\nretrys = 3\n")
+                .unwrap_err();
         assert!(err.to_string().contains("retrys"), "{err}");
     }
 
@@ -167,9 +173,15 @@ mod tests {
     fn an_unknown_event_or_a_relative_url_is_rejected() {
         let bad_event = [HookSettings::new("http://h/", &["upload.done"])];
         let err = validate(&bad_event).unwrap_err().to_string();
-        assert!(err.contains("hooks[0].events") && err.contains("upload.done"), "{err}");
+        assert!(
+            err.contains("hooks[0].events") && err.contains("upload.done"),
+            "{err}"
+        );
         let bad_url = [HookSettings::new("/in", &["*"])];
-        assert!(validate(&bad_url).unwrap_err().to_string().contains("hooks[0].url"));
+        assert!(validate(&bad_url)
+            .unwrap_err()
+            .to_string()
+            .contains("hooks[0].url"));
     }
 
     #[test]

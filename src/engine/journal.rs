@@ -244,7 +244,11 @@ pub type CompletionGate =
 
 impl Engine {
     /// Events after position `after` (0: from the start), oldest first, at most `limit`.
-    pub async fn journal_after(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error> {
+    pub async fn journal_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Event)>, Error> {
         self.blocking(move |i| {
             i.meta
                 .journal_range(after, limit)?

@@ -293,7 +293,11 @@ impl Meta {
             for k in &keys {
                 t[1].remove(k)?;
             }
-            journal::append(&t[2], &t[3], &Draft::of_upload(EventKind::UploadExpired, &rec))?;
+            journal::append(
+                &t[2],
+                &t[3],
+                &Draft::of_upload(EventKind::UploadExpired, &rec),
+            )?;
             journal::forget_seq(&t[3], id)?;
             Ok(true)
         })?;

@@ -79,7 +79,11 @@ fn file_body<'a>(f: &'a EventFile, base_url: &str) -> FileBody<'a> {
         sha256: &f.digests.sha256,
         sha1: f.digests.sha1.as_deref(),
         md5: f.digests.md5.as_deref(),
-        legacy_ids: f.aliases.iter().map(|(ns, id)| format!("{ns}:{id}")).collect(),
+        legacy_ids: f
+            .aliases
+            .iter()
+            .map(|(ns, id)| format!("{ns}:{id}"))
+            .collect(),
         download_url: format!("{base_url}/gateway/v1/files/{}/content", f.id),
     }
 }
@@ -170,7 +174,10 @@ mod tests {
 
     #[test]
     fn a_rejection_reason_comes_from_json_then_text_then_a_default() {
-        assert_eq!(rejection_reason(403, br#"{"message":"quota exceeded"}"#), "quota exceeded");
+        assert_eq!(
+            rejection_reason(403, br#"{"message":"quota exceeded"}"#),
+            "quota exceeded"
+        );
         assert_eq!(rejection_reason(409, b"  name taken\n"), "name taken");
         assert_eq!(
             rejection_reason(500, b""),

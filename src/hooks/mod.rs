@@ -298,10 +298,17 @@ fn gate(shared: Arc<Shared>, hooks: Vec<HookSettings>) -> CompletionGate {
                     }
                     Err(why) => {
                         tracing::warn!(hook = %hook.name(), reason = %why, "pre-complete hook unreachable");
-                        Err("completion could not be checked (pre-complete hook unavailable)".into())
+                        Err(
+                            "completion could not be checked (pre-complete hook unavailable)"
+                                .into(),
+                        )
                     }
                 };
-                let label = if outcome.is_ok() { "accepted" } else { "rejected" };
+                let label = if outcome.is_ok() {
+                    "accepted"
+                } else {
+                    "rejected"
+                };
                 metrics::counter!("chunkgate_webhook_pre_complete_total",
                     "hook" => hook.name().to_owned(), "outcome" => label)
                 .increment(1);

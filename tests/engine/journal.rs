@@ -27,7 +27,10 @@ async fn every_state_change_leaves_one_event_numbered_per_upload_and_they_surviv
 
     // Act: create, fail a verification, complete, delete; a second upload expires.
     let up = engine.create_upload(labelled()).await.unwrap();
-    engine.put_chunk(&alice(), up.id, 0, body(&data, 999)).await.unwrap();
+    engine
+        .put_chunk(&alice(), up.id, 0, body(&data, 999))
+        .await
+        .unwrap();
     let wrong = Expectation::default().digest(DigestKind::Sha256, sha256(b"no"));
     let failed = engine
         .complete(&alice(), up.id, wrong, NewFile::default())
@@ -37,7 +40,9 @@ async fn every_state_change_leaves_one_event_numbered_per_upload_and_they_surviv
         .complete(&alice(), up.id, Expectation::default(), NewFile::default())
         .await
         .unwrap();
-    let Completion::Completed(file) = done else { panic!("{done:?}") };
+    let Completion::Completed(file) = done else {
+        panic!("{done:?}")
+    };
     engine.delete_file(&alice(), &file.id).await.unwrap();
     let idle = engine.create_upload(indexed(None)).await.unwrap();
     engine
@@ -52,7 +57,11 @@ async fn every_state_change_leaves_one_event_numbered_per_upload_and_they_surviv
     // Assert
     assert!(matches!(failed, Completion::Mismatch(_)));
     let of = |id: UploadId| {
-        let mine: Vec<_> = events.iter().filter(|(_, e)| e.upload == id).cloned().collect();
+        let mine: Vec<_> = events
+            .iter()
+            .filter(|(_, e)| e.upload == id)
+            .cloned()
+            .collect();
         kinds(&mine)
     };
     assert_eq!(
@@ -70,10 +79,17 @@ async fn every_state_change_leaves_one_event_numbered_per_upload_and_they_surviv
     );
     let positions: Vec<u64> = events.iter().map(|(p, _)| *p).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
-    let completed = &events.iter().find(|(_, e)| e.kind == EventKind::UploadCompleted).unwrap().1;
+    let completed = &events
+        .iter()
+        .find(|(_, e)| e.kind == EventKind::UploadCompleted)
+        .unwrap()
+        .1;
     assert_eq!(completed.labels["legacy"], "42");
     assert_eq!(completed.file.as_ref().unwrap().id, file.id);
-    assert_eq!(completed.file.as_ref().unwrap().digests.sha256, sha256(&data));
+    assert_eq!(
+        completed.file.as_ref().unwrap().digests.sha256,
+        sha256(&data)
+    );
     assert_eq!(file.labels["legacy"], "42");
 }
 
@@ -119,7 +135,10 @@ async fn a_gate_refusal_leaves_the_upload_completable_and_records_nothing() {
     }));
     let data = bytes(2, 3000);
     let up = engine.create_upload(labelled()).await.unwrap();
-    engine.put_chunk(&alice(), up.id, 0, body(&data, 700)).await.unwrap();
+    engine
+        .put_chunk(&alice(), up.id, 0, body(&data, 700))
+        .await
+        .unwrap();
 
     // Act
     let refused = engine
@@ -133,7 +152,10 @@ async fn a_gate_refusal_leaves_the_upload_completable_and_records_nothing() {
         .unwrap();
 
     // Assert
-    assert!(matches!(refused, Err(Error::Rejected(ref m)) if m == "not today"), "{refused:?}");
+    assert!(
+        matches!(refused, Err(Error::Rejected(ref m)) if m == "not today"),
+        "{refused:?}"
+    );
     assert!(inventory.files.is_empty());
     assert_eq!(inventory.uploads.len(), 1);
     assert_eq!(journal, 1, "only the creation");

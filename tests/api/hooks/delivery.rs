@@ -16,7 +16,9 @@ async fn a_dyson_upload_sends_created_completed_and_deleted_signed_in_order_with
     let app = TestApp::spawn_with(with_hooks(vec![hook(&receiver.url, &["*"])])).await;
     let dyson = Client::new(&app);
     let data = crate::dyson::random(300_000);
-    let (task, count) = dyson.task(&create_body(&data, "report.pdf", 128 * 1024)).await;
+    let (task, count) = dyson
+        .task(&create_body(&data, "report.pdf", 128 * 1024))
+        .await;
 
     // Act
     for (i, piece) in data.chunks(128 * 1024).enumerate() {
@@ -37,7 +39,10 @@ async fn a_dyson_upload_sends_created_completed_and_deleted_signed_in_order_with
     // Assert: one upload, three events, numbered 1, 2, 3 in arrival order.
     assert_eq!(count, 3);
     let kinds: Vec<_> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["upload.created", "upload.completed", "file.deleted"]);
+    assert_eq!(
+        kinds,
+        ["upload.created", "upload.completed", "file.deleted"]
+    );
     let seqs: Vec<_> = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, [1, 2, 3]);
     let upload = events[0]["upload_id"].clone();
@@ -61,14 +66,23 @@ async fn a_dyson_upload_sends_created_completed_and_deleted_signed_in_order_with
     let log = receiver.log();
     assert!(!log.is_empty());
     for r in &log {
-        assert_eq!(r.signature.as_deref(), Some(expected_signature(&r.body).as_str()));
+        assert_eq!(
+            r.signature.as_deref(),
+            Some(expected_signature(&r.body).as_str())
+        );
         assert_eq!(r.event, r.json()["type"].as_str().unwrap());
         assert_eq!(r.delivery, r.json()["id"].as_str().unwrap());
     }
     let ids: std::collections::HashSet<_> = events.iter().map(|e| e["id"].clone()).collect();
     assert_eq!(ids.len(), 3, "every event has its own id");
     // The URL in the completed event served the bytes until the file was deleted.
-    let gone = app.client.get(&url).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    let gone = app
+        .client
+        .get(&url)
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(gone.status(), 404);
 }
 
@@ -76,8 +90,8 @@ async fn a_dyson_upload_sends_created_completed_and_deleted_signed_in_order_with
 async fn the_completed_event_carries_a_download_url_that_serves_the_file() {
     // Arrange
     let receiver = Receiver::start().await;
-    let app = TestApp::spawn_with(with_hooks(vec![hook(&receiver.url, &["upload.completed"])]))
-        .await;
+    let app =
+        TestApp::spawn_with(with_hooks(vec![hook(&receiver.url, &["upload.completed"])])).await;
     let spika = Spika::new(&app);
     let data = b"spika bytes for a webhook".to_vec();
 
@@ -91,10 +105,19 @@ async fn the_completed_event_carries_a_download_url_that_serves_the_file() {
 
     // Assert: only the subscribed event type arrives, and its URL serves the content.
     assert_eq!(events[0]["type"], "upload.completed");
-    assert_eq!(events[0]["seq"], 2, "upload.created was number 1, not sent to this hook");
+    assert_eq!(
+        events[0]["seq"], 2,
+        "upload.created was number 1, not sent to this hook"
+    );
     assert_eq!(events[0]["dialect"], "spika");
     let url = events[0]["file"]["download_url"].as_str().unwrap();
-    let got = app.client.get(url).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    let got = app
+        .client
+        .get(url)
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.status(), 200);
     assert_eq!(got.bytes().await.unwrap().as_ref(), data.as_slice());
     assert!(receiver.log().iter().all(|r| r.event == "upload.completed"));
@@ -184,8 +207,18 @@ async fn an_event_is_given_up_after_its_retries_and_the_next_one_still_arrives()
         .await;
 
     // Assert
-    let answers: Vec<_> = receiver.log().iter().map(|r| (r.event.clone(), r.answered)).collect();
-    assert_eq!(answers[..2], [("upload.created".to_owned(), 500), ("upload.created".to_owned(), 500)]);
+    let answers: Vec<_> = receiver
+        .log()
+        .iter()
+        .map(|r| (r.event.clone(), r.answered))
+        .collect();
+    assert_eq!(
+        answers[..2],
+        [
+            ("upload.created".to_owned(), 500),
+            ("upload.created".to_owned(), 500)
+        ]
+    );
     assert_eq!(events[0]["type"], "upload.completed");
     assert_eq!(events[0]["seq"], 2);
     assert_eq!(answers.len(), 3, "{answers:?}");

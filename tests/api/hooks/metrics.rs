@@ -12,7 +12,10 @@ type Samples = BTreeMap<(String, Vec<(String, String)>), f64>;
 
 fn parse(text: &str) -> Samples {
     let mut out = Samples::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let (series, value) = line.rsplit_once(' ').unwrap();
         let (name, labels) = match series.split_once('{') {
             Some((n, rest)) => (n, rest.trim_end_matches('}')),
@@ -101,17 +104,31 @@ async fn a_scrape_shows_exactly_the_requests_bytes_uploads_and_deliveries_a_test
         .await
         .unwrap();
     assert_eq!(done.status(), 200);
-    let missing = client.get(server.url("/nowhere/at/all")).send().await.unwrap();
+    let missing = client
+        .get(server.url("/nowhere/at/all"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
-    receiver.wait_until("two deliveries", |l| l.len() >= 2).await;
+    receiver
+        .wait_until("two deliveries", |l| l.len() >= 2)
+        .await;
     let (text, after) = scrape(&client, &server).await;
 
     // Assert: exact increments.
-    let delta = |name: &str, with: &[(&str, &str)]| sum(&after, name, with) - sum(&before, name, with);
+    let delta =
+        |name: &str, with: &[(&str, &str)]| sum(&after, name, with) - sum(&before, name, with);
     let dyson = [("dialect", "dyson")];
-    assert_eq!(delta("chunkgate_http_requests_total", &dyson), 5.0, "{text}");
     assert_eq!(
-        delta("chunkgate_http_requests_total", &[("dialect", "dyson"), ("status", "200")]),
+        delta("chunkgate_http_requests_total", &dyson),
+        5.0,
+        "{text}"
+    );
+    assert_eq!(
+        delta(
+            "chunkgate_http_requests_total",
+            &[("dialect", "dyson"), ("status", "200")]
+        ),
         5.0
     );
     // Routes are patterns, never raw paths (bounded cardinality).
@@ -123,13 +140,22 @@ async fn a_scrape_shows_exactly_the_requests_bytes_uploads_and_deliveries_a_test
         .map(|(_, v)| v.clone())
         .find(|r| r.contains("/upload/chunk/"))
         .expect("a chunk route series");
-    assert!(chunk_route.contains('{') && !chunk_route.contains(&task), "{chunk_route}");
+    assert!(
+        chunk_route.contains('{') && !chunk_route.contains(&task),
+        "{chunk_route}"
+    );
     assert_eq!(
-        delta("chunkgate_http_requests_total", &[("dialect", "dyson"), ("route", &chunk_route)]),
+        delta(
+            "chunkgate_http_requests_total",
+            &[("dialect", "dyson"), ("route", &chunk_route)]
+        ),
         3.0
     );
     assert_eq!(
-        delta("chunkgate_http_requests_total", &[("route", "unmatched"), ("status", "404")]),
+        delta(
+            "chunkgate_http_requests_total",
+            &[("route", "unmatched"), ("status", "404")]
+        ),
         1.0
     );
     let ns = [("namespace", "dyson")];
@@ -140,7 +166,10 @@ async fn a_scrape_shows_exactly_the_requests_bytes_uploads_and_deliveries_a_test
     assert_eq!(delta("chunkgate_assembly_seconds_count", &[]), 1.0);
     assert_eq!(delta("chunkgate_verification_seconds_count", &[]), 1.0);
     assert!(delta("chunkgate_hashed_bytes_total", &[("algorithm", "sha256")]) >= 10_000.0);
-    assert_eq!(delta("chunkgate_webhook_deliveries_total", &[("hook", "audit")]), 2.0);
+    assert_eq!(
+        delta("chunkgate_webhook_deliveries_total", &[("hook", "audit")]),
+        2.0
+    );
     assert_eq!(sum(&after, "chunkgate_active_uploads", &[]), 0.0);
     assert!(sum(&after, "chunkgate_free_disk_bytes", &[]) > 0.0);
     assert!(text.contains("chunkgate_webhook_queue_depth"), "{text}");

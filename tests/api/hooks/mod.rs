@@ -96,7 +96,11 @@ impl Receiver {
     }
 
     /// Waits until `done` holds for the log (at most [`LIMIT`]) and returns the log.
-    pub async fn wait_until(&self, what: &str, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+    pub async fn wait_until(
+        &self,
+        what: &str,
+        done: impl Fn(&[Received]) -> bool,
+    ) -> Vec<Received> {
         let wait = async {
             loop {
                 let arrived = self.state.arrived.notified();

@@ -24,8 +24,14 @@ async fn a_refusal_reaches_a_spika_client_as_its_error_envelope_and_a_later_veri
     let accepted = spika.verify("gate-cid-1", 1, &data).await;
 
     // Assert: Spika's `{"status":"error","message":...}` 400 carries the hook's message.
-    assert_eq!(refused, Answer::error(400, "quota exceeded for this folder"));
-    assert_eq!(files_after_refusal, 0, "a refused completion stores no file");
+    assert_eq!(
+        refused,
+        Answer::error(400, "quota exceeded for this folder")
+    );
+    assert_eq!(
+        files_after_refusal, 0,
+        "a refused completion stores no file"
+    );
     assert_eq!(accepted.status, 200, "{}", accepted.body);
     let asked = receiver.log();
     assert_eq!(asked.len(), 2);

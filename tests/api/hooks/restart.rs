@@ -31,12 +31,22 @@ async fn events_queued_while_the_receiver_is_down_are_delivered_after_a_restart(
             .send()
     };
     let chunk = json!({"chunk": b64(&data), "offset": 0, "clientId": "restart-cid"});
-    assert_eq!(spika("/api/upload/files", chunk).await.unwrap().status(), 200);
-    let verify = verify_body("restart-cid", 1, data.len(), &crate::spika::sha256_hex(&data));
+    assert_eq!(
+        spika("/api/upload/files", chunk).await.unwrap().status(),
+        200
+    );
+    let verify = verify_body(
+        "restart-cid",
+        1,
+        data.len(),
+        &crate::spika::sha256_hex(&data),
+    );
     let verified = spika("/api/upload/files/verify", verify).await.unwrap();
     assert_eq!(verified.status(), 200);
     receiver
-        .wait_until("a refused attempt", |log| log.iter().any(|r| r.answered == 503))
+        .wait_until("a refused attempt", |log| {
+            log.iter().any(|r| r.answered == 503)
+        })
         .await;
 
     // Act: stop the server, bring the receiver back, start the server on the same store.
