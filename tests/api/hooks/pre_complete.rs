@@ -97,3 +97,30 @@ async fn an_unreachable_pre_complete_hook_refuses_rather_than_letting_completion
     );
     assert!(app.engine.inventory().await.unwrap().files.is_empty());
 }
+
+#[tokio::test]
+async fn a_refusal_reaches_a_dstor_client_as_the_error_status_with_its_explanation() {
+    // Arrange
+    let receiver = Receiver::start().await;
+    receiver.script(&[(403, r#"{"message":"folder quota exceeded"}"#)]);
+    let app = TestApp::spawn_with(with_hooks(vec![hook(&receiver.url, &["pre-complete"])])).await;
+    let dstor = crate::dstor::Client::new(&app);
+    let token = dstor.open(1, "gated").await;
+
+    // Act
+    dstor
+        .send(&token, &[crate::dstor::file("a.txt", b"refused folder")])
+        .await;
+    let status = dstor.wait_done(&token).await;
+
+    // Assert: dStor reports finalisation failures only in its status (spec §6).
+    assert_eq!(
+        status,
+        r#"{"status":"ERROR","errorExplanation":"folder quota exceeded","errorAtStage":"ADDING_TO_IPFS"}"#
+    );
+    assert!(app.engine.inventory().await.unwrap().files.is_empty());
+    let asked = receiver.log()[0].json();
+    assert_eq!(asked["dialect"], "dstor");
+    assert_eq!(asked["labels"]["folder_path"], "gated");
+    assert_eq!(asked["files"][0]["name"], "gated/a.txt");
+}
