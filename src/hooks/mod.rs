@@ -109,15 +109,23 @@ async fn drain(shared: Arc<Shared>, cancel: CancellationToken) {
     let mut tick = shared.engine.journal_watch();
     loop {
         tick.borrow_and_update();
-        match shared.engine.journal_after(0, usize::MAX).await {
-            Ok(events) => {
-                if let Some((last, _)) = events.last() {
-                    if let Err(error) = shared.engine.journal_trim(*last).await {
-                        tracing::warn!(%error, "cannot trim the event journal");
+        // In batches, so a journal left long (e.g. by a removed hook) is not read at once.
+        loop {
+            match shared.engine.journal_after(0, 10 * BATCH).await {
+                Ok(events) => match events.last() {
+                    Some((last, _)) => {
+                        if let Err(error) = shared.engine.journal_trim(*last).await {
+                            tracing::warn!(%error, "cannot trim the event journal");
+                            break;
+                        }
                     }
+                    None => break,
+                },
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the event journal");
+                    break;
                 }
             }
-            Err(error) => tracing::warn!(%error, "cannot read the event journal"),
         }
         tokio::select! {
             _ = tick.changed() => {}

@@ -161,3 +161,31 @@ async fn a_gate_refusal_leaves_the_upload_completable_and_records_nothing() {
     assert_eq!(journal, 1, "only the creation");
     assert!(matches!(accepted, Completion::Completed(ref f) if f.size == 3000));
 }
+
+#[tokio::test]
+async fn concurrent_changes_get_distinct_positions_in_commit_order() {
+    // Arrange
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path()).await;
+
+    // Act: 40 uploads created at once.
+    let handles: Vec<_> = (0..40)
+        .map(|_| {
+            let engine = engine.clone();
+            tokio::spawn(async move { engine.create_upload(indexed(None)).await.unwrap().id })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for h in handles {
+        ids.push(h.await.unwrap());
+    }
+    let events = engine.journal_after(0, 1000).await.unwrap();
+
+    // Assert: one event each, none overwritten by another writer.
+    assert_eq!(events.len(), 40);
+    let mut seen: Vec<UploadId> = events.iter().map(|(_, e)| e.upload).collect();
+    seen.sort();
+    ids.sort();
+    assert_eq!(seen, ids);
+    assert!(events.iter().all(|(_, e)| e.seq == 1));
+}
