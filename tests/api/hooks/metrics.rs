@@ -113,7 +113,24 @@ async fn a_scrape_shows_exactly_the_requests_bytes_uploads_and_deliveries_a_test
     receiver
         .wait_until("two deliveries", |l| l.len() >= 2)
         .await;
-    let (text, after) = scrape(&client, &server).await;
+    // The server counts a delivery once it has read the receiver's answer, just after the
+    // receiver logged the request: poll the scrape until both are counted.
+    let (text, after) = tokio::time::timeout(super::LIMIT, async {
+        loop {
+            let (text, after) = scrape(&client, &server).await;
+            if sum(
+                &after,
+                "chunkgate_webhook_deliveries_total",
+                &[("hook", "audit")],
+            ) >= 2.0
+            {
+                return (text, after);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("two deliveries counted");
 
     // Assert: exact increments.
     let delta =
