@@ -13,6 +13,11 @@ use super::error::Error;
 use super::journal::{self, Draft, EventKind};
 use super::types::*;
 
+mod journal_ops;
+mod records;
+
+pub(crate) use records::RecordOp;
+
 /// Version marker written into every record.
 const RECORD_VERSION: u32 = 1;
 
@@ -256,52 +261,6 @@ impl Meta {
             Ok(())
         })?;
         Ok(())
-    }
-
-    /// Writes an upload whose completion failed, with its `UploadFailed` event.
-    pub(crate) fn mark_failed(&self, rec: &UploadRec, m: &Mismatch) -> Result<(), Error> {
-        let draft = Draft::of_upload(EventKind::UploadFailed, rec).with_mismatch(m);
-        (&self.uploads, &self.events, &self.seqs).transaction(|(uploads, events, seqs)| {
-            if uploads.get(rec.id.as_bytes())?.is_none() {
-                return Err(abort(Error::UnknownUpload));
-            }
-            uploads.insert(rec.id.as_bytes(), encode(rec))?;
-            journal::append(events, seqs, &draft)?;
-            Ok(())
-        })?;
-        Ok(())
-    }
-
-    /// Removes an upload idle at `now_ms` with its chunk ledger and records `UploadExpired`;
-    /// false (nothing changed) when it is gone or was refreshed meanwhile.
-    pub(crate) fn expire_upload(&self, id: &UploadId, now_ms: u64) -> Result<bool, Error> {
-        let keys: Vec<_> = self
-            .chunks
-            .scan_prefix(id.as_bytes())
-            .keys()
-            .collect::<Result<_, _>>()?;
-        let trees = [&self.uploads, &self.chunks, &self.events, &self.seqs];
-        let done = trees.transaction(|t: &Vec<TransactionalTree>| {
-            let Some(raw) = t[0].get(id.as_bytes())? else {
-                return Ok(false);
-            };
-            let rec: UploadRec = tx_decode(&raw)?;
-            if rec.expires_ms() > now_ms {
-                return Ok(false);
-            }
-            t[0].remove(id.as_bytes())?;
-            for k in &keys {
-                t[1].remove(k)?;
-            }
-            journal::append(
-                &t[2],
-                &t[3],
-                &Draft::of_upload(EventKind::UploadExpired, &rec),
-            )?;
-            journal::forget_seq(&t[3], id)?;
-            Ok(true)
-        })?;
-        Ok(done)
     }
 
     pub(crate) fn chunk(&self, id: &UploadId, index: u64) -> Result<Option<ChunkRec>, Error> {
@@ -578,176 +537,9 @@ impl Meta {
             })
             .transpose()
     }
-
-    // ---- the event journal ----------------------------------------------------------------
-
-    /// Up to `limit` journal entries after position `after`, oldest first.
-    pub(crate) fn journal_range(
-        &self,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<(u64, Vec<u8>)>, Error> {
-        let from = after.saturating_add(1).to_be_bytes();
-        self.events
-            .range(from..)
-            .take(limit)
-            .map(|kv| {
-                let (k, v) = kv?;
-                let pos: [u8; 8] = k
-                    .as_ref()
-                    .try_into()
-                    .map_err(|_| Error::Corrupt("journal key".into()))?;
-                Ok((u64::from_be_bytes(pos), v.to_vec()))
-            })
-            .collect()
-    }
-
-    /// Removes journal entries at or before `upto`; returns how many.
-    pub(crate) fn journal_trim(&self, upto: u64) -> Result<usize, Error> {
-        let keys: Vec<_> = self
-            .events
-            .range(..=upto.to_be_bytes())
-            .keys()
-            .collect::<Result<_, _>>()?;
-        let mut batch = sled::Batch::default();
-        for k in &keys {
-            batch.remove(k);
-        }
-        self.events.apply_batch(batch)?;
-        Ok(keys.len())
-    }
-
-    pub(crate) fn journal_len(&self) -> usize {
-        self.events.len()
-    }
-
-    // ---- namespaced records of front ends -------------------------------------------------
-
-    pub(crate) fn record(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        Ok(self.records.get(ns_key(ns, key))?.map(|v| v.to_vec()))
-    }
-
-    pub(crate) fn record_cas(
-        &self,
-        ns: &str,
-        key: &str,
-        old: Option<&[u8]>,
-        new: Option<&[u8]>,
-    ) -> Result<bool, Error> {
-        Ok(self
-            .records
-            .compare_and_swap(ns_key(ns, key), old, new)?
-            .is_ok())
-    }
-
-    /// Applies a batch atomically; false (and nothing changed) when a precondition fails.
-    pub(crate) fn record_batch(&self, ns: &str, ops: &[RecordOp]) -> Result<bool, Error> {
-        let res = self.records.transaction(|t| {
-            for op in ops {
-                match op {
-                    RecordOp::Absent(k) => {
-                        if t.get(ns_key(ns, k))?.is_some() {
-                            return Err(ConflictableTransactionError::Abort(None));
-                        }
-                    }
-                    RecordOp::Equals(k, v) => {
-                        if t.get(ns_key(ns, k))?.as_deref() != Some(v.as_slice()) {
-                            return Err(ConflictableTransactionError::Abort(None));
-                        }
-                    }
-                    RecordOp::Put(k, v) => {
-                        t.insert(ns_key(ns, k), v.as_slice())?;
-                    }
-                    RecordOp::Remove(k) => {
-                        t.remove(ns_key(ns, k))?;
-                    }
-                }
-            }
-            Ok(())
-        });
-        match res {
-            Ok(()) => Ok(true),
-            Err(sled::transaction::TransactionError::Abort(None)) => Ok(false),
-            Err(sled::transaction::TransactionError::Abort(Some(e))) => Err(e),
-            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
-        }
-    }
-
-    pub(crate) fn record_put(&self, ns: &str, key: &str, value: &[u8]) -> Result<(), Error> {
-        self.records.insert(ns_key(ns, key), value)?;
-        Ok(())
-    }
-
-    pub(crate) fn record_remove(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        Ok(self.records.remove(ns_key(ns, key))?.map(|v| v.to_vec()))
-    }
-
-    pub(crate) fn record_scan(
-        &self,
-        ns: &str,
-        prefix: &str,
-    ) -> Result<Vec<(String, Vec<u8>)>, Error> {
-        let p = ns_key(ns, prefix);
-        let skip = ns.len() + 1;
-        self.records
-            .scan_prefix(&p)
-            .map(|kv| {
-                let (k, v) = kv?;
-                Ok((String::from_utf8_lossy(&k[skip..]).into_owned(), v.to_vec()))
-            })
-            .collect()
-    }
-
-    pub(crate) fn all_records(&self) -> Result<Vec<(String, String, Vec<u8>)>, Error> {
-        self.records
-            .iter()
-            .map(|kv| {
-                let (k, v) = kv?;
-                let split = k.iter().position(|b| *b == 0).unwrap_or(k.len());
-                let ns = String::from_utf8_lossy(&k[..split]).into_owned();
-                let key = String::from_utf8_lossy(k.get(split + 1..).unwrap_or(&[])).into_owned();
-                Ok((ns, key, v.to_vec()))
-            })
-            .collect()
-    }
-
-    /// Increments a per-namespace counter and returns the new value (1, 2, 3, ...). Atomic:
-    /// sled's `update_and_fetch` retries on contention, so no two callers get the same value.
-    pub(crate) fn next_counter(&self, ns: &str, name: &str) -> Result<u64, Error> {
-        self.advance_counter(ns, name, 1)
-    }
-
-    /// Adds `by` to a counter atomically and returns its new value.
-    pub(crate) fn advance_counter(&self, ns: &str, name: &str, by: u64) -> Result<u64, Error> {
-        let v = self
-            .counters
-            .update_and_fetch(ns_key(ns, name), |old| {
-                let n = old
-                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                    .map(u64::from_be_bytes)
-                    .unwrap_or(0);
-                Some(n.saturating_add(by).to_be_bytes().to_vec())
-            })?
-            .ok_or_else(|| Error::Corrupt("counter vanished".into()))?;
-        let raw: [u8; 8] = v
-            .as_ref()
-            .try_into()
-            .map_err(|_| Error::Corrupt("counter value".into()))?;
-        Ok(u64::from_be_bytes(raw))
-    }
 }
 
 /// One step of an atomic record batch.
-#[derive(Clone, Debug)]
-pub(crate) enum RecordOp {
-    /// Precondition: the key does not exist.
-    Absent(String),
-    /// Precondition: the key holds exactly these bytes.
-    Equals(String, Vec<u8>),
-    Put(String, Vec<u8>),
-    Remove(String),
-}
-
 /// Adds (or removes) a file's digest and alias index entries inside a transaction.
 fn index_file(
     digests: &TransactionalTree,
