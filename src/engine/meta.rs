@@ -13,6 +13,7 @@ use super::error::Error;
 use super::journal::{self, Draft, EventKind};
 use super::types::*;
 
+mod group;
 mod journal_ops;
 mod records;
 
@@ -201,6 +202,8 @@ pub(crate) struct Meta {
     events: sled::Tree,
     /// The journal head and each upload's event counter.
     seqs: sled::Tree,
+    /// Shares flushes between concurrent strict-mode commits.
+    flushes: group::FlushGroup,
 }
 
 impl Meta {
@@ -226,13 +229,19 @@ impl Meta {
             counters: db.open_tree("counters.v1")?,
             events: db.open_tree("events.v1")?,
             seqs: db.open_tree("journal_seq.v1")?,
+            flushes: group::FlushGroup::default(),
             db,
         })
     }
 
+    /// Makes every change written before this call durable. Concurrent callers share flushes
+    /// (group commit, see `group`): one flush covers all who arrived before it started.
     pub(crate) fn flush(&self) -> Result<(), Error> {
-        self.db.flush()?;
-        Ok(())
+        match self.flushes.flush(|| self.db.flush().map(drop)) {
+            Ok(()) => Ok(()),
+            Err(group::FlushFailed::Own(e)) => Err(e.into()),
+            Err(group::FlushFailed::Shared(e)) => Err(Error::Meta(e)),
+        }
     }
 
     // ---- uploads and chunks -------------------------------------------------------------
