@@ -41,7 +41,6 @@ impl DigestState {
         }
     }
 
-    #[cfg(test)]
     pub(crate) fn update(&mut self, data: &[u8]) {
         self.sha256.update(data);
         if let Some(h) = &mut self.sha1 {

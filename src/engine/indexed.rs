@@ -7,18 +7,18 @@
 //! arrived; identical bytes are a no-op.
 
 use std::fmt::Display;
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 
 use bytes::Bytes;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 
 use super::blob::{self, TempGuard};
 use super::digest::{DigestPipe, DigestState};
 use super::error::Error;
-use super::ingest::{pump, End, FileSink};
+use super::ingest::{self, pump, BlockSink, End, FileSink, Head};
 use super::meta::{now_ms, ChunkLoc, ChunkRec, UploadRec, UploadRecState};
 use super::types::*;
-use super::{stats, DataState, Engine};
+use super::{stats, DataState, Engine, Inner};
 
 impl Engine {
     /// Stores chunk `index` of an `Indexed` upload from a body stream.
@@ -50,37 +50,58 @@ impl Engine {
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
         E: Display,
     {
-        let rec = self.owned_upload(owner, id).await?;
-        let Layout::Indexed { count } = rec.layout else {
-            return Err(Error::WrongLayout(rec.layout));
-        };
-        if let Some(count) = count {
-            if index >= count {
-                return Err(Error::ChunkOutOfRange { index, count });
-            }
-        }
-        self.guard_space(0).await?;
-
-        let cell = self.cell(&id);
+        let cell = self.owned_cell(owner, &id).await?;
         // Fast path: we may append if nobody else holds the data file and this chunk is next.
-        if let Ok(mut data) = cell.data.try_lock() {
-            let (fresh, existing) = self.upload_and_chunk(id, index).await?;
-            if fresh.frontier == index && existing.is_none() {
-                let res = self
-                    .append_chunk(&fresh, index, body, limit, &mut data)
-                    .await;
-                self.fold(&id, &mut data).await?;
-                drop(data);
-                res?;
-                return self.upload(owner, id).await;
+        let data = cell.data.try_lock().ok();
+        let may_append = data.is_some();
+        // One trip to the blocking pool: ownership, layout, space, this chunk's entry and (when
+        // it continues the data file) the file to append to.
+        let owner_ = owner.clone();
+        let path = self.inner.blob.data_path(&id);
+        let (rec, file) = self
+            .blocking(move |i| {
+                let rec = super::owned(i.meta.upload(&id)?, &owner_)?;
+                let Layout::Indexed { count } = rec.layout else {
+                    return Err(Error::WrongLayout(rec.layout));
+                };
+                if let Some(count) = count {
+                    if index >= count {
+                        return Err(Error::ChunkOutOfRange { index, count });
+                    }
+                }
+                i.check_space(0)?;
+                if !may_append || rec.frontier != index || i.meta.chunk(&id, index)?.is_some() {
+                    return Ok((rec, None));
+                }
+                let file = OpenOptions::new().write(true).open(path)?;
+                Ok((rec, Some(file)))
+            })
+            .await?;
+        if let (Some(mut data), Some(file)) = (data, file) {
+            let res = self
+                .append_chunk(&rec, index, body, limit, &mut data, file)
+                .await;
+            let info = match res {
+                Ok((rec, chunks, false)) => return Ok(self.info_of(rec, chunks)),
+                Ok((_, _, true)) => None,
+                Err(e) => Some(e),
+            };
+            // Parked chunks continue the new prefix (or a rewind is due): fold them now. A
+            // failed append folds too (what was parked meanwhile may continue the old prefix).
+            self.fold(&id, &mut data).await?;
+            drop(data);
+            if let Some(e) = info {
+                return Err(e);
             }
+            return self.upload(owner, id).await;
         }
         self.park_chunk(&rec, index, body, limit).await?;
         self.spawn_fold(id);
         self.upload(owner, id).await
     }
 
-    /// Streams a chunk onto the end of the data file, feeding the running digest.
+    /// Streams a chunk onto the end of the data file, feeding the running digest. Returns the
+    /// committed record, the chunk indexes held and whether parked chunks wait to be folded.
     async fn append_chunk<S, E>(
         &self,
         rec: &UploadRec,
@@ -88,28 +109,36 @@ impl Engine {
         body: S,
         limit: Option<u64>,
         data: &mut DataState,
-    ) -> Result<(), Error>
+        file: File,
+    ) -> Result<(UploadRec, Vec<ChunkIndex>, bool), Error>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
         E: Display,
     {
         let id = rec.id;
         let offset = rec.data_len;
-        let path = self.inner.blob.data_path(&id);
-        let file = {
-            let path = path.clone();
-            self.blocking(move |_| Ok(OpenOptions::new().write(true).open(path)?))
-                .await?
+        let (chunk_limit, reported) = self.chunk_limit(limit, offset);
+        let (first, rest) = match ingest::head(body, chunk_limit).await {
+            Head::Whole(pieces) if data.hashing.is_none() => {
+                return self.append_whole(rec, index, pieces, data, file).await;
+            }
+            Head::Whole(pieces) => (pieces, None),
+            Head::Partial(pieces, rest) => (pieces, Some(rest)),
+            Head::Failed(End::TooLarge(_)) => return Err(Error::TooLarge { limit: reported }),
+            Head::Failed(End::Body(e)) => return Err(Error::Body(e)),
+            Head::Failed(End::Sink(e)) => return Err(e),
+            Head::Failed(End::Complete) => unreachable!("a head fails or is read"),
         };
+        let body = futures_util::stream::iter(first.into_iter().map(Ok::<Bytes, E>))
+            .chain(futures_util::stream::iter(rest).flatten());
         // The running digest continues only if it covers exactly the bytes before this chunk
         // (possibly still hashing the previous chunk: this chunk's hashing queues behind it).
         let pipe = match data.continue_at(offset) {
             None if offset == 0 => Some(DigestPipe::start(DigestState::new(rec.digests))),
             pipe => pipe,
         };
-        let (chunk_limit, reported) = self.chunk_limit(limit, offset);
         let pumped = pump(
-            body,
+            Box::pin(body),
             chunk_limit,
             pipe.as_ref(),
             FileSink::at(file, offset, self.strict()),
@@ -123,9 +152,6 @@ impl Engine {
             End::TooLarge(_) => Some(Error::TooLarge { limit: reported }),
             End::Sink(e) => Some(e),
         };
-        if failure.is_none() {
-            stats::received(&rec.namespace, len);
-        }
         if let Some(e) = failure {
             // Nothing of a failed chunk may stay: cut the data file back to where it was.
             self.blocking(move |_| {
@@ -139,34 +165,83 @@ impl Engine {
             }
             return Err(e);
         }
-        let strict = self.strict();
-        let fp = sink.fp.finish();
-        self.blocking(move |_| {
-            if strict {
-                sink.file.sync_data()?;
-            }
-            Ok(())
-        })
-        .await?;
+        stats::received(&rec.namespace, len);
         let chunk = ChunkRec {
             len,
-            fp,
+            fp: sink.fp.finish(),
             loc: ChunkLoc::Data { offset },
         };
+        if self.strict() {
+            // Synced before the metadata lock: parked chunks of the upload commit meanwhile.
+            let file = sink.file;
+            self.blocking(move |_| Ok(file.sync_data()?)).await?;
+        }
         let cell = self.cell(&id);
         let _meta = cell.meta.lock().await;
-        // A parked copy of the same index (sent twice at once) is superseded by this one.
-        let (mut rec, superseded) = self.upload_and_chunk(id, index).await?;
-        rec.frontier = index + 1;
-        rec.data_len = offset + len;
-        rec.updated_ms = now_ms();
-        reopen_if_failed(&mut rec);
-        self.commit(&rec, vec![(index, Some(chunk))]).await?;
-        self.remove_parked(&id, superseded).await?;
+        let committed = self
+            .blocking(move |i| commit_append(i, id, index, chunk))
+            .await?;
         // The acknowledgement does not wait for the hashing threads; the next chunk (or
         // whoever needs the digest) continues from them.
         data.hashing = pipe.map(|p| (offset + len, p.close()));
-        Ok(())
+        Ok(committed)
+    }
+
+    /// Stores a chunk whose whole body is at hand, with the running digest not in flight: write,
+    /// fingerprint, digest, sync and commit in one blocking call (the metadata lock held, as the
+    /// call commits).
+    async fn append_whole(
+        &self,
+        rec: &UploadRec,
+        index: ChunkIndex,
+        pieces: Vec<Bytes>,
+        data: &mut DataState,
+        file: File,
+    ) -> Result<(UploadRec, Vec<ChunkIndex>, bool), Error> {
+        let id = rec.id;
+        let offset = rec.data_len;
+        let mut state = match data.running.take() {
+            Some((len, state)) if len == offset => Some(state),
+            None if offset == 0 => Some(DigestState::new(rec.digests)),
+            _ => None,
+        };
+        let strict = self.strict();
+        let cell = self.cell(&id);
+        let _meta = cell.meta.lock().await;
+        let (res, state) = self
+            .blocking(move |i| {
+                let mut sink = FileSink::at(file, offset, false);
+                let written = pieces.iter().try_for_each(|p| sink.put(p));
+                let res = written.and_then(|()| {
+                    if strict {
+                        sink.file.sync_data()?;
+                    }
+                    let chunk = ChunkRec {
+                        len: sink.pos - offset,
+                        fp: sink.fp.finish(),
+                        loc: ChunkLoc::Data { offset },
+                    };
+                    commit_append(i, id, index, chunk)
+                });
+                match res {
+                    Ok(committed) => {
+                        if let Some(s) = &mut state {
+                            pieces.iter().for_each(|p| s.update(p));
+                        }
+                        Ok((Ok(committed), state))
+                    }
+                    Err(e) => {
+                        // Nothing of a failed chunk may stay; the digest stays at its start.
+                        sink.file.set_len(offset)?;
+                        Ok((Err(e), state))
+                    }
+                }
+            })
+            .await?;
+        let committed = res?;
+        stats::received(&rec.namespace, committed.0.data_len - offset);
+        data.running = state.map(|s| (committed.0.data_len, s));
+        Ok(committed)
     }
 
     /// Streams a chunk into its own file and records it (replacing any earlier copy).
@@ -315,6 +390,51 @@ impl Engine {
         })
         .await
     }
+}
+
+/// Records chunk `index`, just appended at the end of the data file, and advances the prefix
+/// (caller holds the metadata lock; the bytes are synced in strict mode, and the metadata is
+/// flushed here before the acknowledgement). Returns the record, the chunk indexes held and
+/// whether parked chunks (or a rewind) wait for a fold.
+fn commit_append(
+    i: &Inner,
+    id: UploadId,
+    index: ChunkIndex,
+    chunk: ChunkRec,
+) -> Result<(UploadRec, Vec<ChunkIndex>, bool), Error> {
+    let mut rec = i.meta.upload(&id)?.ok_or(Error::UnknownUpload)?;
+    // A parked copy of the same index (sent twice at once) is superseded by this one.
+    let superseded = i.meta.chunk(&id, index)?;
+    let ChunkLoc::Data { offset } = chunk.loc else {
+        unreachable!("an appended chunk is in the data file")
+    };
+    rec.frontier = index + 1;
+    rec.data_len = offset + chunk.len;
+    rec.updated_ms = now_ms();
+    reopen_if_failed(&mut rec);
+    i.meta.commit_upload(&rec, &[(index, Some(chunk))])?;
+    if i.config.durability == Durability::Strict {
+        i.meta.flush()?;
+    }
+    if let Some(ChunkRec {
+        loc: ChunkLoc::Parked { file },
+        ..
+    }) = superseded
+    {
+        blob::remove_if_exists(&i.blob.spool_dir(&id).join(file))?;
+    }
+    // A chunk parked at the new frontier was committed before us (under the same lock), so we
+    // see it; one parked later starts its own fold.
+    let fold = rec.rewind_from.is_some()
+        || matches!(
+            i.meta.chunk(&id, rec.frontier)?,
+            Some(ChunkRec {
+                loc: ChunkLoc::Parked { .. },
+                ..
+            })
+        );
+    let chunks = i.meta.chunk_indexes(&id)?;
+    Ok((rec, chunks, fold))
 }
 
 /// A failed upload takes data again: new chunks may repair it (the front end completes again).

@@ -151,6 +151,63 @@ where
     }
 }
 
+/// The start of a body, read before deciding how to store it.
+pub(crate) enum Head<S> {
+    /// The whole body: it fit into one block (pieces as [`pump`] groups them).
+    Whole(Vec<Bytes>),
+    /// The first pieces (at least a block) and the rest of the stream.
+    Partial(Vec<Bytes>, S),
+    /// The body failed or exceeded the limit within its first block (nothing was kept).
+    Failed(End),
+}
+
+/// Reads up to one block of `body`. A body that fits is then stored in one blocking call
+/// (write, fingerprint, digest) instead of through a writer and hashing threads, which for small
+/// chunks cost more in thread hand-offs than the work itself.
+pub(crate) async fn head<S, E>(mut body: S, limit: Option<u64>) -> Head<S>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: Display,
+{
+    let mut total: u64 = 0;
+    let mut small = BytesMut::new();
+    let mut pieces: Vec<Bytes> = Vec::new();
+    loop {
+        match body.next().await {
+            Some(Ok(b)) => {
+                total += b.len() as u64;
+                if limit.is_some_and(|max| total > max) {
+                    return Head::Failed(End::TooLarge(limit.unwrap_or_default()));
+                }
+                if b.len() < SMALL {
+                    small.extend_from_slice(&b);
+                    if small.len() >= SMALL {
+                        pieces.push(small.split().freeze());
+                    }
+                } else {
+                    if !small.is_empty() {
+                        pieces.push(small.split().freeze());
+                    }
+                    pieces.push(b);
+                }
+                if total >= BLOCK as u64 {
+                    if !small.is_empty() {
+                        pieces.push(small.split().freeze());
+                    }
+                    return Head::Partial(pieces, body);
+                }
+            }
+            Some(Err(e)) => return Head::Failed(End::Body(e.to_string())),
+            None => {
+                if !small.is_empty() {
+                    pieces.push(small.split().freeze());
+                }
+                return Head::Whole(pieces);
+            }
+        }
+    }
+}
+
 /// Hands one block to the hashers and the writer; false when the writer has stopped.
 async fn dispatch(tx: &mpsc::Sender<Block>, pipe: Option<&DigestPipe>, block: Block) -> bool {
     if let Some(p) = pipe {

@@ -199,6 +199,30 @@ impl Engine {
             .clone()
     }
 
+    /// The cell of an upload a request already used, else (after checking that `owner` may use
+    /// the upload, so unknown ids never get a cell) a new one. The caller checks ownership again
+    /// under the cell's lock.
+    pub(crate) async fn owned_cell(
+        &self,
+        owner: &Principal,
+        id: &UploadId,
+    ) -> Result<Arc<Cell>, Error> {
+        let known = self
+            .inner
+            .cells
+            .lock()
+            .expect("cells lock")
+            .get(id)
+            .cloned();
+        match known {
+            Some(cell) => Ok(cell),
+            None => {
+                self.owned_upload(owner, *id).await?;
+                Ok(self.cell(id))
+            }
+        }
+    }
+
     pub(crate) fn forget_cell(&self, id: &UploadId) {
         self.inner.cells.lock().expect("cells lock").remove(id);
     }
@@ -209,15 +233,7 @@ impl Engine {
         if min == 0 {
             return Ok(());
         }
-        let available = self.blocking(|i| Ok(i.blob.available_space()?)).await?;
-        let required = min.saturating_add(incoming);
-        if available < required {
-            return Err(Error::InsufficientStorage {
-                available,
-                required,
-            });
-        }
-        Ok(())
+        self.blocking(move |i| i.check_space(incoming)).await
     }
 
     pub(crate) fn strict(&self) -> bool {
@@ -521,6 +537,25 @@ impl Engine {
         self.inner.tasks.close();
         self.inner.tasks.wait().await;
         self.blocking(|i| i.meta.flush()).await
+    }
+}
+
+impl Inner {
+    /// [`Engine::guard_space`] on the calling (blocking) thread, for callers already there.
+    pub(crate) fn check_space(&self, incoming: u64) -> Result<(), Error> {
+        let min = self.config.min_free_space;
+        if min == 0 {
+            return Ok(());
+        }
+        let available = self.blob.available_space()?;
+        let required = min.saturating_add(incoming);
+        if available < required {
+            return Err(Error::InsufficientStorage {
+                available,
+                required,
+            });
+        }
+        Ok(())
     }
 }
 

@@ -47,28 +47,32 @@ impl Engine {
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
         E: Display,
     {
-        let rec = self.owned_upload(owner, id).await?;
-        let Layout::Ranged { size } = rec.layout else {
-            return Err(Error::WrongLayout(rec.layout));
-        };
-        if offset > size {
-            return Err(Error::RangeOutOfBounds {
-                offset,
-                len: 0,
-                size,
-            });
-        }
-        self.guard_space(0).await?;
-        let cell = self.cell(&id);
+        let cell = self.owned_cell(owner, &id).await?;
+        // Requests for one upload run one at a time; one trip to the blocking pool then checks
+        // the upload, the space and opens the file (checks in the order of the errors' priority).
         let mut data = cell.data.lock().await;
-        let rec = self.owned_upload(owner, id).await?;
-        let received = rec.ranged_received();
         let path = self.inner.blob.data_path(&id);
-        let file = {
-            let path = path.clone();
-            self.blocking(move |_| Ok(OpenOptions::new().read(true).write(true).open(path)?))
-                .await?
+        let (rec, size, file) = {
+            let (owner, path) = (owner.clone(), path.clone());
+            self.blocking(move |i| {
+                let rec = super::owned(i.meta.upload(&id)?, &owner)?;
+                let Layout::Ranged { size } = rec.layout else {
+                    return Err(Error::WrongLayout(rec.layout));
+                };
+                if offset > size {
+                    return Err(Error::RangeOutOfBounds {
+                        offset,
+                        len: 0,
+                        size,
+                    });
+                }
+                i.check_space(0)?;
+                let file = OpenOptions::new().read(true).write(true).open(path)?;
+                Ok((rec, size, file))
+            })
+            .await?
         };
+        let received = rec.ranged_received();
         // Pipelined digest when this request continues exactly where the hashed prefix ends
         // (possibly still hashing the previous request: this one's hashing queues behind it).
         let continuing = offset == received
@@ -113,21 +117,27 @@ impl Engine {
         stats::received(&rec.namespace, written);
         let file = sink.file;
         let strict = self.strict();
-        self.blocking(move |_| {
-            if strict {
-                file.sync_data()?;
-            }
-            Ok(())
-        })
-        .await?;
         let _meta = cell.meta.lock().await;
-        let mut rec = self.owned_upload(owner, id).await?;
-        insert_range(&mut rec.held, offset, offset + written);
-        rec.updated_ms = now_ms();
-        if matches!(rec.state, UploadRecState::Failed(_)) {
-            rec.state = UploadRecState::Open;
-        }
-        self.commit(&rec, vec![]).await?;
+        // Sync, record and flush in one trip (the upload's requests are serialised anyway).
+        let owner_ = owner.clone();
+        let rec = self
+            .blocking(move |i| {
+                if strict {
+                    file.sync_data()?;
+                }
+                let mut rec = super::owned(i.meta.upload(&id)?, &owner_)?;
+                insert_range(&mut rec.held, offset, offset + written);
+                rec.updated_ms = now_ms();
+                if matches!(rec.state, UploadRecState::Failed(_)) {
+                    rec.state = UploadRecState::Open;
+                }
+                i.meta.commit_upload(&rec, &[])?;
+                if strict {
+                    i.meta.flush()?;
+                }
+                Ok(rec)
+            })
+            .await?;
         let new_received = rec.ranged_received();
         let pipe = match pipe {
             // The common case: the prefix ends where this request ends. The answer does not
