@@ -83,10 +83,18 @@ impl Store {
         data: Bytes,
     ) -> Result<(UploadId, Vec<u64>), SpikaError> {
         for _ in 0..ATTEMPTS {
-            if self.verified(owner, client_id).await?.is_some() {
+            // Both records in one read (one hand-off to the blocking pool per chunk, not two).
+            let (verified, pointer) = self
+                .records
+                .get_two::<VerifiedMarker, UploadPointer>(
+                    &verified_key(owner, client_id),
+                    &upload_key(owner, client_id),
+                )
+                .await?;
+            if verified.is_some() {
                 return Err(SpikaError::AlreadyExists);
             }
-            let (pointer, created) = match self.pointer(owner, client_id).await? {
+            let (pointer, created) = match pointer {
                 Some(pointer) => (pointer, false),
                 None => match self.open_upload(owner, client_id).await? {
                     Some(pointer) => (pointer, true),
