@@ -41,6 +41,7 @@ impl DigestState {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn update(&mut self, data: &[u8]) {
         self.sha256.update(data);
         if let Some(h) = &mut self.sha1 {
@@ -48,6 +49,27 @@ impl DigestState {
         }
         if let Some(h) = &mut self.md5 {
             h.update(data);
+        }
+    }
+
+    /// Hashes `pieces` on the calling thread (a body too small to be worth hashing threads),
+    /// counted in the statistics like the threads' work.
+    pub(crate) fn update_counted(&mut self, pieces: &[Bytes]) {
+        fn run<H: sha2::Digest>(algorithm: &'static str, hasher: &mut H, pieces: &[Bytes]) {
+            let t = std::time::Instant::now();
+            let mut bytes = 0u64;
+            for piece in pieces {
+                hasher.update(piece);
+                bytes += piece.len() as u64;
+            }
+            super::stats::hashed(algorithm, bytes, t.elapsed());
+        }
+        run("sha256", &mut self.sha256, pieces);
+        if let Some(h) = &mut self.sha1 {
+            run("sha1", h, pieces);
+        }
+        if let Some(h) = &mut self.md5 {
+            run("md5", h, pieces);
         }
     }
 

@@ -226,7 +226,7 @@ impl Engine {
                 match res {
                     Ok(committed) => {
                         if let Some(s) = &mut state {
-                            pieces.iter().for_each(|p| s.update(p));
+                            s.update_counted(&pieces);
                         }
                         Ok((Ok(committed), state))
                     }
