@@ -13,7 +13,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
 use super::blob::{self, TempGuard};
-use super::digest::{DigestPipe, DigestState};
+use super::digest::{DigestPipe, DigestState, Fingerprint};
 use super::error::Error;
 use super::ingest::{self, pump, BlockSink, End, FileSink, Head};
 use super::meta::{now_ms, ChunkLoc, ChunkRec, UploadRec, UploadRecState};
@@ -141,7 +141,7 @@ impl Engine {
             Box::pin(body),
             chunk_limit,
             pipe.as_ref(),
-            FileSink::at(file, offset, self.strict()),
+            FileSink::at(file, offset, self.strict()).unfingerprinted(),
         )
         .await;
         let sink = pumped.sink;
@@ -168,7 +168,7 @@ impl Engine {
         stats::received(&rec.namespace, len);
         let chunk = ChunkRec {
             len,
-            fp: sink.fp.finish(),
+            fp: String::new(),
             loc: ChunkLoc::Data { offset },
         };
         if self.strict() {
@@ -210,7 +210,7 @@ impl Engine {
         let _meta = cell.meta.lock().await;
         let (res, state) = self
             .blocking(move |i| {
-                let mut sink = FileSink::at(file, offset, false);
+                let mut sink = FileSink::at(file, offset, false).unfingerprinted();
                 let written = pieces.iter().try_for_each(|p| sink.put(p));
                 let res = written.and_then(|()| {
                     if strict {
@@ -218,7 +218,7 @@ impl Engine {
                     }
                     let chunk = ChunkRec {
                         len: sink.pos - offset,
-                        fp: sink.fp.finish(),
+                        fp: String::new(),
                         loc: ChunkLoc::Data { offset },
                     };
                     commit_append(i, id, index, chunk)
@@ -302,8 +302,11 @@ impl Engine {
         let cell = self.cell(&id);
         let _meta = cell.meta.lock().await;
         let (mut rec, existing) = self.upload_and_chunk(id, index).await?;
-        if let Some(old) = &existing {
-            if old.len == len && old.fp == fp {
+        if let Some(old) = existing.clone().filter(|old| old.len == len) {
+            let stored = self
+                .blocking(move |i| stored_fingerprint(i, &id, &old))
+                .await?;
+            if stored == fp {
                 // Identical re-send: nothing to change (the guard removes the new copy).
                 rec.updated_ms = now_ms();
                 self.commit(&rec, vec![]).await?;
@@ -435,6 +438,31 @@ fn commit_append(
         );
     let chunks = i.meta.chunk_indexes(&id)?;
     Ok((rec, chunks, fold))
+}
+
+/// The fingerprint of a stored chunk: the recorded one, or (for chunks appended in order, which
+/// record none) computed from its bytes where they are. Caller holds the metadata lock, so a
+/// rewind cannot move them meanwhile.
+fn stored_fingerprint(i: &Inner, id: &UploadId, chunk: &ChunkRec) -> Result<String, Error> {
+    use std::os::unix::fs::FileExt;
+    if !chunk.fp.is_empty() {
+        return Ok(chunk.fp.clone());
+    }
+    let (path, start) = match &chunk.loc {
+        ChunkLoc::Data { offset } => (i.blob.data_path(id), *offset),
+        ChunkLoc::Parked { file } => (i.blob.spool_dir(id).join(file), 0),
+    };
+    let f = File::open(path)?;
+    let mut fp = Fingerprint::default();
+    let mut buf = vec![0u8; blob::IO_BUF];
+    let mut done = 0u64;
+    while done < chunk.len {
+        let n = (chunk.len - done).min(buf.len() as u64) as usize;
+        f.read_exact_at(&mut buf[..n], start + done)?;
+        fp.update(&buf[..n]);
+        done += n as u64;
+    }
+    Ok(fp.finish())
 }
 
 /// A failed upload takes data again: new chunks may repair it (the front end completes again).

@@ -221,6 +221,8 @@ pub(crate) struct FileSink {
     pub file: File,
     pub pos: u64,
     pub fp: Fingerprint,
+    /// Whether `fp` is computed (in-order chunks skip it: see [`FileSink::unfingerprinted`]).
+    fingerprint: bool,
     /// Early write-back (strict durability): bytes before this offset have been handed to the
     /// kernel for writing.
     writeback: Option<u64>,
@@ -232,8 +234,16 @@ impl FileSink {
             file,
             pos,
             fp: Fingerprint::default(),
+            fingerprint: true,
             writeback: early_writeback.then_some(pos),
         }
+    }
+
+    /// Leaves `fp` alone: a chunk appended to the data file is fingerprinted only if an
+    /// identical re-send must be recognised, from its stored bytes (rare), not on every write.
+    pub(crate) fn unfingerprinted(mut self) -> Self {
+        self.fingerprint = false;
+        self
     }
 }
 
@@ -241,7 +251,9 @@ impl BlockSink for FileSink {
     fn put(&mut self, buf: &Bytes) -> Result<(), Error> {
         self.file.write_all_at(buf, self.pos)?;
         self.pos += buf.len() as u64;
-        self.fp.update(buf);
+        if self.fingerprint {
+            self.fp.update(buf);
+        }
         if let Some(from) = self.writeback {
             if self.pos - from >= WRITEBACK_EVERY {
                 start_writeback(&self.file, from, self.pos - from);

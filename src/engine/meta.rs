@@ -87,7 +87,8 @@ pub(crate) struct BatchFileRec {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct ChunkRec {
     pub len: u64,
-    /// xxh3-128 of the bytes: recognises an identical re-send.
+    /// xxh3-128 of the bytes: recognises an identical re-send. Empty for chunks appended in
+    /// order (not computed on the hot path; computed from the stored bytes when compared).
     pub fp: String,
     pub loc: ChunkLoc,
 }

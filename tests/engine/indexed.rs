@@ -339,3 +339,58 @@ async fn a_replacement_inside_the_prefix_survives_a_restart() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_re_sent_in_order_chunk_is_kept_when_identical_and_replaced_when_not() {
+    // In-order chunks record no fingerprint when written; a re-send is compared with the bytes
+    // in the data file: the same bytes change nothing, other bytes of the same length replace
+    // the chunk (both for a small chunk, written in one call, and a multi-block one).
+    for size in [5usize, 3 * 1024 * 1024 + 5] {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open(dir.path()).await;
+        let up = engine.create_upload(indexed(Some(3))).await.unwrap();
+        let chunks = [bytes(1, size), bytes(2, size), bytes(3, size)];
+        for (i, c) in chunks.iter().enumerate() {
+            engine
+                .put_chunk(&alice(), up.id, i as u64, body(c, 65536))
+                .await
+                .unwrap();
+        }
+        // The same bytes again: nothing to do.
+        engine
+            .put_chunk(&alice(), up.id, 1, body(&chunks[1], 65536))
+            .await
+            .unwrap();
+        let expect = Expectation::default().digest(DigestKind::Sha256, sha256(&chunks.concat()));
+        let file = completed(
+            engine
+                .complete(&alice(), up.id, expect, named("same.bin"))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(content(&engine, &file), chunks.concat(), "size {size}");
+
+        // Other bytes of the same length replace the chunk.
+        let up = engine.create_upload(indexed(Some(3))).await.unwrap();
+        for (i, c) in chunks.iter().enumerate() {
+            engine
+                .put_chunk(&alice(), up.id, i as u64, body(c, 65536))
+                .await
+                .unwrap();
+        }
+        let other = bytes(9, size);
+        engine
+            .put_chunk(&alice(), up.id, 1, body(&other, 65536))
+            .await
+            .unwrap();
+        let want = [chunks[0].clone(), other, chunks[2].clone()].concat();
+        let expect = Expectation::default().digest(DigestKind::Sha256, sha256(&want));
+        let file = completed(
+            engine
+                .complete(&alice(), up.id, expect, named("other.bin"))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(content(&engine, &file), want, "size {size}");
+    }
+}
