@@ -1,8 +1,8 @@
 //! The command line: `chunkgate [serve] [--config FILE] [--listen ADDR] [--data-dir DIR]`.
 //!
 //! `serve` is the default when no subcommand is given, so `cargo run` serves. Further
-//! subcommands (`contract`, which replays fixtures against a server) are variants of
-//! [`Command`], dispatched in `main.rs`.
+//! subcommands (`contract`, which replays fixtures against a server, and the operator commands
+//! of [`crate::admin`]) are variants of [`Command`], dispatched in `main.rs`.
 
 use crate::config::{ConfigError, Overrides, Settings};
 use clap::{Args, Parser, Subcommand};
@@ -39,6 +39,9 @@ pub enum Command {
     /// Replay contract fixtures (docs/fixtures.md) against a live server: one line per case
     /// (`ok` / `FAIL case step: reason`), a summary, exit status 1 on any failure.
     Contract(crate::contract::ContractArgs),
+    /// Operator commands on a stopped store (docs/admin.md).
+    #[command(flatten)]
+    Admin(crate::admin::AdminCommand),
     // New subcommands go here, each with its own `Args` struct.
 }
 

@@ -32,12 +32,9 @@ pub enum StartupError {
     /// A credential source is broken.
     #[error("authentication setup: {0}")]
     Auth(#[from] AuthError),
-    /// The store could not be opened (or reconciled).
-    #[error("cannot open the store in {path}: {source}")]
-    Engine {
-        path: PathBuf,
-        source: engine::Error,
-    },
+    /// The store could not be opened (or reconciled); the message names the data dir.
+    #[error(transparent)]
+    Engine(#[from] engine::OpenError),
     /// The listen address is unusable.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -76,12 +73,7 @@ impl Application {
             source,
         })?;
         let (auth, dev_token) = Authenticator::from_settings(&settings.auth, &settings.data_dir)?;
-        let engine = Engine::open(settings.engine_config())
-            .await
-            .map_err(|source| StartupError::Engine {
-                path: settings.data_dir.clone(),
-                source,
-            })?;
+        let engine = Engine::open(settings.engine_config()).await?;
         let listen = settings.listen.clone();
         let bind_error = |source| StartupError::Bind {
             addr: listen.clone(),

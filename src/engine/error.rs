@@ -68,3 +68,27 @@ impl Error {
         matches!(self, Error::Io(_) | Error::Meta(_) | Error::Corrupt(_))
     }
 }
+
+/// Why the store could not be opened. Separate from [`Error`]: these happen once, at start, and
+/// never reach a front end's error mapping. Each renders as one line naming the data dir.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Another process (a running server or another command) holds the store's lock.
+    #[error(
+        "the store in {} is in use by another process (is chunkgate serve running?)",
+        .0.display()
+    )]
+    Locked(std::path::PathBuf),
+    /// The data dir or the metadata cannot be read or written, or the metadata is corrupt.
+    #[error("cannot open the store in {}: {reason}", path.display())]
+    Unopenable {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+    /// The store opened but reconciling it with the disk failed.
+    #[error("cannot reconcile the store in {}: {source}", path.display())]
+    Reconcile {
+        path: std::path::PathBuf,
+        source: Error,
+    },
+}

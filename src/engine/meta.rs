@@ -110,6 +110,10 @@ pub(crate) struct BlobRec {
     pub v: u32,
     pub size: u64,
     pub refs: u64,
+    /// Set when verification found the bytes corrupt and moved them aside: files of this blob
+    /// are no longer served (`verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantined_ms: Option<u64>,
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -207,6 +211,44 @@ impl Meta {
             counters: db.open_tree("counters.v1")?,
             db,
         })
+    }
+
+    /// Every tree of the store by its versioned name (export and import copy them all).
+    pub(crate) fn trees(&self) -> [(&'static str, &sled::Tree); 8] {
+        [
+            ("uploads.v1", &self.uploads),
+            ("chunks.v1", &self.chunks),
+            ("files.v1", &self.files),
+            ("blobs.v1", &self.blobs),
+            ("digests.v1", &self.digests),
+            ("aliases.v1", &self.aliases),
+            ("records.v1", &self.records),
+            ("counters.v1", &self.counters),
+        ]
+    }
+
+    pub(crate) fn blob(&self, sha256: &str) -> Result<Option<BlobRec>, Error> {
+        self.blobs
+            .get(sha256.as_bytes())?
+            .map(|b| decode(&b))
+            .transpose()
+    }
+
+    /// Marks a blob quarantined (its files are no longer served), by compare-and-swap.
+    pub(crate) fn quarantine_blob(&self, sha256: &str) -> Result<bool, Error> {
+        loop {
+            let Some(raw) = self.blobs.get(sha256.as_bytes())? else {
+                return Ok(false);
+            };
+            let mut b: BlobRec = decode(&raw)?;
+            b.quarantined_ms = Some(now_ms());
+            let swapped =
+                self.blobs
+                    .compare_and_swap(sha256.as_bytes(), Some(raw), Some(encode(&b)))?;
+            if swapped.is_ok() {
+                return Ok(true);
+            }
+        }
     }
 
     pub(crate) fn flush(&self) -> Result<(), Error> {
@@ -370,6 +412,7 @@ impl Meta {
                         v: RECORD_VERSION,
                         size: f.size,
                         refs: 1,
+                        quarantined_ms: None,
                     },
                 };
                 btree.insert(f.digests.sha256.as_bytes(), encode(&blob))?;

@@ -4,6 +4,8 @@
 //! [`types`]; the metadata seam (`meta`, sled) and the bytes seam (`blob`, files) stay private,
 //! so no front end can reach into either. See `docs/architecture.md` and DESIGN.md.
 
+mod admin;
+mod backup;
 mod batch;
 mod blob;
 mod complete;
@@ -13,20 +15,24 @@ mod fold;
 mod indexed;
 mod ingest;
 mod meta;
+mod open;
 mod ranged;
 mod reconcile;
 mod records;
 mod stage;
 mod sweep;
 mod types;
+mod verify;
 
+pub use backup::ImportError;
 pub use batch::{BatchCompletion, PartWriter};
 pub use digest::ContentObserver;
-pub use error::Error;
+pub use error::{Error, OpenError};
 pub use ranged::CutOff;
 pub use records::{RecordBatch, Records};
 pub use stage::Staged;
 pub use types::*;
+pub use verify::Progress;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -81,6 +87,8 @@ pub(crate) struct Inner {
     sweeper: StdMutex<Option<tokio::task::JoinHandle<()>>>,
     /// Background work (folds) that `shutdown` waits for.
     tasks: tokio_util::task::TaskTracker,
+    /// What reconciling on open repaired (an explicit garbage collection reports it too).
+    opened: StdMutex<reconcile::ReconcileReport>,
 }
 
 /// In-memory companion of an upload.
@@ -129,16 +137,17 @@ impl DataState {
 impl Engine {
     /// Opens (or creates) the store in `config.data_dir`, reconciles it with what is on disk and
     /// starts the background sweeper (requires a Tokio runtime).
-    pub async fn open(config: EngineConfig) -> Result<Engine, Error> {
+    ///
+    /// Fails with one clear line (never a panic) when another process holds the store, when the
+    /// data dir cannot be read or written, or when the metadata is corrupt (`open::open_store`).
+    pub async fn open(config: EngineConfig) -> Result<Engine, OpenError> {
         let dir = config.data_dir.clone();
-        let (meta, blob) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
-            std::fs::create_dir_all(&dir)?;
-            let blob = BlobStore::open(&dir)?;
-            let meta = Meta::open(&dir.join("meta"))?;
-            Ok((meta, blob))
-        })
-        .await
-        .map_err(join_error)??;
+        let (meta, blob) = tokio::task::spawn_blocking(move || open::open_store(&dir))
+            .await
+            .map_err(|e| OpenError::Unopenable {
+                path: config.data_dir.clone(),
+                reason: join_error(e).to_string(),
+            })??;
         let engine = Engine {
             inner: Arc::new(Inner {
                 config,
@@ -147,12 +156,20 @@ impl Engine {
                 cells: StdMutex::new(HashMap::new()),
                 sweeper: StdMutex::new(None),
                 tasks: tokio_util::task::TaskTracker::new(),
+                opened: StdMutex::new(Default::default()),
             }),
         };
-        let report = engine.reconcile().await?;
+        let report = engine
+            .reconcile()
+            .await
+            .map_err(|source| OpenError::Reconcile {
+                path: engine.data_dir().to_owned(),
+                source,
+            })?;
         if report != Default::default() {
             tracing::info!(?report, "reconciled store with disk");
         }
+        *engine.inner.opened.lock().expect("opened lock") = report;
         engine.start_sweeper();
         Ok(engine)
     }
@@ -339,10 +356,22 @@ impl Engine {
 
     // ---- files ------------------------------------------------------------------------------
 
-    /// A file by id, whoever owns it (operator use). Expired files are not returned.
+    /// A file by id, whoever owns it (operator use). Expired files are not returned, nor files
+    /// whose content was quarantined as corrupt (`verify_blobs`): they answer like unknown ones.
     pub async fn file(&self, id: &FileId) -> Result<Option<FileInfo>, Error> {
         let id = *id;
-        let rec = self.blocking(move |i| i.meta.file(&id)).await?;
+        let rec = self
+            .blocking(move |i| {
+                let Some(f) = i.meta.file(&id)? else {
+                    return Ok(None);
+                };
+                let quarantined = i
+                    .meta
+                    .blob(&f.digests.sha256)?
+                    .is_some_and(|b| b.quarantined_ms.is_some());
+                Ok((!quarantined).then_some(f))
+            })
+            .await?;
         Ok(rec
             .filter(|f| f.expires_ms.is_none_or(|e| e > meta::now_ms()))
             .map(|f| f.info()))
