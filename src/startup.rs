@@ -151,6 +151,11 @@ impl Application {
         &self.engine
     }
 
+    /// A handle to stop the server from elsewhere (tests stop a server to use its store).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Whether a dev token was generated or reused on this start.
     pub fn dev_token(&self) -> &DevToken {
         &self.dev_token

@@ -1,3 +1,4 @@
+mod admin;
 mod audioboom;
 mod dstor;
 mod dyson;
