@@ -5,9 +5,11 @@
 //! silently falls back to a default. Secrets (tokens, signing secrets) are wrapped in [`Secret`],
 //! whose `Debug` never shows the value, so settings can be logged.
 
+mod cors;
 mod dialects;
 mod values;
 
+pub use cors::{CorsOverride, CorsSettings, DialectCors};
 pub use dialects::{
     AudioboomSettings, DedupScope, DialectCommon, DialectsSettings, DstorSettings, DysonSettings,
     FilesnestSettings, SigningKey, SpikaSettings,
@@ -57,6 +59,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// `[dialects.<name>]`: one table per dialect.
     pub dialects: DialectsSettings,
+    /// `[cors]`: browser origins allowed to call the dialects (`[cors.<dialect>]` overrides).
+    pub cors: CorsSettings,
 }
 
 impl Default for Settings {
@@ -74,6 +78,7 @@ impl Default for Settings {
             shutdown_timeout: Duration::from_secs(30),
             auth: AuthSettings::default(),
             dialects: DialectsSettings::default(),
+            cors: CorsSettings::default(),
         }
     }
 }
@@ -222,6 +227,7 @@ impl Settings {
         {
             return Err(invalid("auth.admin_tokens", "tokens must not be empty"));
         }
+        self.cors.validate()?;
         self.dialects.validate()
     }
 

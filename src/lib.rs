@@ -11,6 +11,7 @@ pub mod config;
 pub mod contract;
 pub mod engine;
 pub mod native;
+pub mod routes;
 pub mod startup;
 pub mod telemetry;
 

@@ -7,8 +7,10 @@ use crate::config::Settings;
 use crate::dialects::{self, DialectContext};
 use crate::engine::{self, Engine};
 use crate::native;
+use crate::routes::MountedRoute;
 use crate::telemetry::RequestSpan;
 use actix_web::dev::Server;
+use actix_web::http::Method;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -62,6 +64,8 @@ pub struct Application {
     server: Server,
     engine: Engine,
     dev_token: DevToken,
+    /// What the app factory mounts from (kept to enumerate the mounted routes).
+    context: DialectContext,
 }
 
 impl Application {
@@ -103,18 +107,17 @@ impl Application {
         let auth_data = web::Data::new(auth);
         let unmatched = web::Data::new(dialects::UnmatchedRoutes::from_settings(&settings));
         let context = DialectContext::new(engine_data.clone(), auth_data.clone(), settings);
+        let app_context = context.clone();
 
         let server = HttpServer::new(move || {
+            let context = app_context.clone();
             App::new()
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(engine_data.clone())
                 .app_data(auth_data.clone())
                 .app_data(web::PayloadConfig::new(DEFAULT_BODY_LIMIT))
                 .app_data(web::JsonConfig::default().limit(DEFAULT_BODY_LIMIT))
-                // GET /healthz
-                .route("/healthz", web::get().to(healthz))
-                .configure(native::configure)
-                .configure(|cfg| dialects::configure(cfg, &context))
+                .configure(|cfg| mount(cfg, &context))
                 .app_data(unmatched.clone())
                 .default_service(web::to(dialects::unmatched))
         })
@@ -133,6 +136,7 @@ impl Application {
             server,
             engine,
             dev_token,
+            context,
         })
     }
 
@@ -156,6 +160,13 @@ impl Application {
         self.server.handle()
     }
 
+    /// Every route this server mounts (method and OpenAPI-style path), as the app factory
+    /// records them: the same mounting code runs once more on a throwaway app.
+    pub fn mounted_routes(&self) -> Vec<MountedRoute> {
+        let _ = App::new().configure(|cfg| mount(cfg, &self.context));
+        self.context.mounted_routes().list()
+    }
+
     /// Whether a dev token was generated or reused on this start.
     pub fn dev_token(&self) -> &DevToken {
         &self.dev_token
@@ -169,6 +180,16 @@ impl Application {
         self.engine.shutdown().await.map_err(RunError::Shutdown)?;
         served
     }
+}
+
+/// Mounts everything the server answers (besides the default service): `/healthz`, the
+/// operator API and the dialects, each route recorded in the context's [`MountedRoutes`].
+fn mount(cfg: &mut web::ServiceConfig, context: &DialectContext) {
+    let routes = context.mounted_routes();
+    // GET /healthz
+    cfg.service(routes.resource("healthz", "/healthz", [(Method::GET, web::to(healthz))]));
+    native::configure(cfg, routes);
+    dialects::configure(cfg, context);
 }
 
 /// 200 `{"status":"ok"}` when the store accepts writes, 503 otherwise.
