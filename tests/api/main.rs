@@ -1,5 +1,6 @@
 mod admin;
 mod audioboom;
+mod cors;
 mod dstor;
 mod dyson;
 mod filesnest;
