@@ -45,7 +45,7 @@ const PREFIXES: [(&str, &str); 2] = [("api", "/api/files"), ("drive", "/drive/fi
 
 /// A file id segment with at least one non-digit: all-digit ids under `/api/files/` are
 /// FilesNest's (specs/README.md, "Route collisions").
-const FILE_ID: &str = "{id:[^/]*[^0-9/][^/]*}";
+const FILE_ID: &str = "{file_id:[^/]*[^0-9/][^/]*}";
 
 /// State shared by the handlers of one worker.
 pub struct Dyson {

@@ -8,5 +8,6 @@ mod healthz;
 mod helpers;
 mod introspection;
 mod native;
+mod openapi;
 mod serve;
 mod spika;
