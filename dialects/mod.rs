@@ -3,9 +3,11 @@
 //! # Adding a dialect
 //! Each dialect lives in `dialects/<name>/mod.rs` and exposes
 //! `pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext)`, which registers its
-//! routes built with [`DialectContext::resource`] (so the configured prefix, both trailing-slash
-//! forms and the `dialect` log field are handled in one place). To mount it, declare
-//! `pub mod <name>;` below and fill its row of [`DIALECTS`]: `configure`, the path prefixes whose
+//! routes built with [`DialectContext::endpoint`] (so the configured prefix, both trailing-slash
+//! forms, the `dialect` log field, CORS and the record of mounted routes checked against
+//! `docs/openapi.yaml` are handled in one place), and a `pub static CORS: cors::CorsDefaults`
+//! with its spec's CORS behaviour. To mount it, declare
+//! `pub mod <name>;` below and fill its row of [`DIALECTS`]: `configure`, `cors`, the path prefixes whose
 //! unmatched requests it answers (`owns`, relative to its mount prefix) and the handler that
 //! renders its legacy "no such route" answer (`unmatched`). A request no route matches goes to
 //! the enabled dialect owning the longest matching prefix (so `/api/upload/...` can be Spika's
