@@ -92,7 +92,9 @@ where
 {
     let settings = common.store.settings()?;
     // Reading commands must not create an empty store where the operator mistyped a path.
-    if !settings.data_dir.join("meta").is_dir() {
+    // (Any other failure to look, e.g. permission denied, is reported by the open below.)
+    let meta = std::fs::metadata(settings.data_dir.join("meta"));
+    if meta.is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
         return Err(AdminError::NotFound(format!(
             "no store in {} (no meta/ directory)",
             settings.data_dir.display()

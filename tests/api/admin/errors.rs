@@ -130,3 +130,71 @@ async fn a_data_dir_without_a_store_is_not_created_by_a_reading_command() {
     );
     assert!(!dir.exists());
 }
+
+#[tokio::test]
+async fn a_store_the_process_may_not_read_is_one_clear_line_for_serve_and_the_commands() {
+    // Arrange: a real store, then made unreadable for the process under test. As root (CI),
+    // permissions do not bind, so the child runs as `nobody` and the store stays root's 0700;
+    // otherwise the metadata dir gets mode 000.
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut server = serve(&dir).spawn().unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    tokio::time::timeout(LIMIT, lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+    // SAFETY: geteuid(2) only reads the process's credentials.
+    let root = unsafe { libc::geteuid() } == 0;
+    let meta = dir.join("meta");
+    if root {
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    } else {
+        std::fs::set_permissions(&meta, std::fs::Permissions::from_mode(0o000)).unwrap();
+    }
+    let as_other = |mut cmd: tokio::process::Command| {
+        if root {
+            cmd.uid(65534).gid(65534);
+        }
+        cmd
+    };
+
+    // Act
+    let mut list = chunkgate();
+    list.args(["files", "list", "--data-dir"]).arg(&dir);
+    let list = tokio::time::timeout(LIMIT, as_other(list).output())
+        .await
+        .unwrap()
+        .unwrap();
+    let started = tokio::time::timeout(LIMIT, as_other(serve(&dir)).output())
+        .await
+        .unwrap()
+        .unwrap();
+    if !root {
+        std::fs::set_permissions(&meta, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    // Assert
+    for (what, out) in [("files list", &list), ("serve", &started)] {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        let ours: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("chunkgate:"))
+            .collect();
+        assert_eq!(ours.len(), 1, "{what}: {stderr}");
+        assert!(
+            ours[0].starts_with("chunkgate: cannot "),
+            "{what}: {stderr}"
+        );
+        assert!(
+            ours[0].to_lowercase().contains("permission denied"),
+            "{what}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    }
+}
