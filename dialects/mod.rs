@@ -9,7 +9,8 @@
 //! with its spec's CORS behaviour. To mount it, declare
 //! `pub mod <name>;` below and fill its row of [`DIALECTS`]: `configure`, `cors`, the path prefixes whose
 //! unmatched requests it answers (`owns`, relative to its mount prefix) and the handler that
-//! renders its legacy "no such route" answer (`unmatched`). A request no route matches goes to
+//! renders its legacy "no such route" answer (`unmatched`), and optionally an `expect` check
+//! that may refuse an `Expect: 100-continue` request from its head ([`expect`]). A request no route matches goes to
 //! the enabled dialect owning the longest matching prefix (so `/api/upload/...` can be Spika's
 //! while the rest of `/api/...` is FilesNest's).
 //! Its settings are `ctx.settings.dialects.<name>` (`src/config/dialects.rs`).
@@ -26,6 +27,7 @@ pub mod audioboom;
 pub mod cors;
 pub mod dstor;
 pub mod dyson;
+pub mod expect;
 pub mod filesnest;
 pub mod spika;
 
@@ -59,6 +61,9 @@ pub struct Dialect {
     pub unmatched: Option<Unmatched>,
     /// Its spec's CORS behaviour (`[cors]` may change the origins, see [`cors`]).
     pub cors: &'static cors::CorsDefaults,
+    /// Answers `Expect: 100-continue` requests from their head (see [`expect`]); `None`: the
+    /// server always sends `100 Continue`.
+    pub expect: Option<expect::Expect>,
 }
 
 /// Every dialect, in mount order.
@@ -69,6 +74,7 @@ pub const DIALECTS: [Dialect; 5] = [
         owns: &["/api"],
         unmatched: Some(filesnest::unmatched),
         cors: &filesnest::CORS,
+        expect: Some(filesnest::expect),
     },
     Dialect {
         name: "dyson",
@@ -76,6 +82,7 @@ pub const DIALECTS: [Dialect; 5] = [
         owns: dyson::OWNS,
         unmatched: Some(dyson::unmatched),
         cors: &dyson::CORS,
+        expect: None,
     },
     Dialect {
         name: "audioboom",
@@ -83,6 +90,7 @@ pub const DIALECTS: [Dialect; 5] = [
         owns: audioboom::OWNS,
         unmatched: Some(audioboom::unmatched),
         cors: &audioboom::CORS,
+        expect: None,
     },
     Dialect {
         name: "spika",
@@ -90,6 +98,7 @@ pub const DIALECTS: [Dialect; 5] = [
         owns: spika::OWNS,
         unmatched: Some(spika::unmatched),
         cors: &spika::CORS,
+        expect: None,
     },
     Dialect {
         name: "dstor",
@@ -97,6 +106,7 @@ pub const DIALECTS: [Dialect; 5] = [
         owns: dstor::OWNS,
         unmatched: Some(dstor::unmatched),
         cors: &dstor::CORS,
+        expect: None,
     },
 ];
 

@@ -4,16 +4,21 @@
 
 use crate::auth::{AuthError, Authenticator, DevToken};
 use crate::config::Settings;
+use crate::dialects::expect::ExpectGate;
 use crate::dialects::{self, DialectContext};
 use crate::engine::{self, Engine};
 use crate::native;
 use crate::routes::MountedRoute;
 use crate::telemetry::RequestSpan;
-use actix_web::dev::Server;
+use actix_http::{HttpService, Request, Response};
+use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_web::body::BoxBody;
+use actix_web::dev::{AppConfig, Server};
 use actix_web::http::Method;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpResponse};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_actix_web::TracingLogger;
@@ -109,27 +114,53 @@ impl Application {
         let context = DialectContext::new(engine_data.clone(), auth_data.clone(), settings);
         let app_context = context.clone();
 
-        let server = HttpServer::new(move || {
-            let context = app_context.clone();
-            App::new()
-                .wrap(TracingLogger::<RequestSpan>::new())
-                .app_data(engine_data.clone())
-                .app_data(auth_data.clone())
-                .app_data(web::PayloadConfig::new(DEFAULT_BODY_LIMIT))
-                .app_data(web::JsonConfig::default().limit(DEFAULT_BODY_LIMIT))
-                .configure(|cfg| mount(cfg, &context))
-                .app_data(unmatched.clone())
-                .default_service(web::to(dialects::unmatched))
-        })
-        .client_request_timeout(request_timeout)
-        // Mobile and browser clients reuse connections between chunks; a short idle timeout
-        // (actix's default is 5 s) races with a client sending its next chunk on a connection
-        // the server is closing, which the client sees as a dropped request.
-        .keep_alive(Duration::from_secs(KEEP_ALIVE_SECS))
-        .shutdown_timeout(shutdown_timeout)
-        .listen(listener)
-        .map_err(bind_error)?
-        .run();
+        let server = actix_server::Server::build().shutdown_timeout(shutdown_timeout);
+        let graceful = server.graceful_shutdown_signal();
+        let server = server
+            .listen("chunkgate", listener, move || {
+                let context = app_context.clone();
+                let unmatched = unmatched.clone();
+                let (engine_data, auth_data) = (engine_data.clone(), auth_data.clone());
+                let app = App::new()
+                    .wrap(TracingLogger::<RequestSpan>::new())
+                    .app_data(engine_data)
+                    .app_data(auth_data)
+                    .app_data(web::PayloadConfig::new(DEFAULT_BODY_LIMIT))
+                    .app_data(web::JsonConfig::default().limit(DEFAULT_BODY_LIMIT))
+                    .configure(|cfg| mount(cfg, &context))
+                    .app_data(unmatched)
+                    .default_service(web::to(dialects::unmatched))
+                    .into_factory()
+                    .map_err(|e: actix_web::Error| e.error_response());
+                let gate = Rc::new(ExpectGate::new(&context));
+                let graceful = graceful.clone();
+                HttpService::build()
+                    // Lets idle keep-alive connections close at once on a graceful stop.
+                    .graceful_shutdown_signal(move || {
+                        let signal = graceful.clone();
+                        async move { signal.notified().await }
+                    })
+                    .client_request_timeout(request_timeout)
+                    // Mobile and browser clients reuse connections between chunks; a short idle
+                    // timeout (actix's default is 5 s) races with a client sending its next chunk
+                    // on a connection the server is closing, which the client sees as a dropped
+                    // request.
+                    .keep_alive(Duration::from_secs(KEEP_ALIVE_SECS))
+                    .local_addr(addr)
+                    .expect(fn_service(move |req: Request| {
+                        let gate = gate.clone();
+                        async move {
+                            match gate.check(req.head()).await {
+                                None => Ok(req),
+                                Some(answer) => Err(Response::<BoxBody>::from(answer)),
+                            }
+                        }
+                    }))
+                    .finish(map_config(app, |_| AppConfig::default()))
+                    .tcp()
+            })
+            .map_err(bind_error)?
+            .run();
 
         Ok(Application {
             addr,
@@ -183,7 +214,7 @@ impl Application {
 }
 
 /// Mounts everything the server answers (besides the default service): `/healthz`, the
-/// operator API and the dialects, each route recorded in the context's [`MountedRoutes`].
+/// operator API and the dialects, each route recorded in the context's `MountedRoutes`.
 fn mount(cfg: &mut web::ServiceConfig, context: &DialectContext) {
     let routes = context.mounted_routes();
     // GET /healthz
