@@ -141,7 +141,7 @@ async fn find(engine: &Engine, id: &str) -> Result<FileInfo, AdminError> {
         Some(file_id) => engine.any_file(&file_id).await?,
         None => None,
     };
-    file.ok_or_else(|| AdminError::NotFound(format!("no file {id}")))
+    file.ok_or_else(|| AdminError::Refused(format!("no file {id}")))
 }
 
 fn print_file(f: &FileJson) {

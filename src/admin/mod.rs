@@ -59,9 +59,10 @@ pub enum AdminError {
     Import(#[from] engine::ImportError),
     #[error("{0}")]
     Engine(#[from] engine::Error),
-    /// A command-line argument names nothing stored.
+    /// A command-line argument names nothing usable (no such file, no store, an existing
+    /// export target, an unreadable archive).
     #[error("{0}")]
-    NotFound(String),
+    Refused(String),
 }
 
 /// Runs one operator command to completion.
@@ -95,7 +96,7 @@ where
     // (Any other failure to look, e.g. permission denied, is reported by the open below.)
     let meta = std::fs::metadata(settings.data_dir.join("meta"));
     if meta.is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
-        return Err(AdminError::NotFound(format!(
+        return Err(AdminError::Refused(format!(
             "no store in {} (no meta/ directory)",
             settings.data_dir.display()
         )));

@@ -185,6 +185,22 @@ async fn an_export_imported_into_a_fresh_dir_serves_every_file_through_every_dia
     let target_uploads = admin(&target, &["uploads", "list", "--json"])
         .await
         .ok_json();
+    // The same export as one .tar file, into another fresh dir.
+    let archive = tmp.path().join("backup.tar");
+    let from_tar = tmp.path().join("from-tar");
+    let archived = admin(
+        source.path(),
+        &["export", archive.to_str().unwrap(), "--json"],
+    )
+    .await
+    .ok_json();
+    let untarred = admin(&from_tar, &["import", archive.to_str().unwrap(), "--json"])
+        .await
+        .ok_json();
+    let tar_files = admin(&from_tar, &["files", "list", "--json"])
+        .await
+        .ok_json();
+    let tar_verify = admin(&from_tar, &["verify", "--json"]).await.ok_json();
     let restored = TestApp::spawn_with(|s| s.data_dir = target.clone()).await;
 
     // Assert
@@ -201,4 +217,13 @@ async fn an_export_imported_into_a_fresh_dir_serves_every_file_through_every_dia
     );
     assert_eq!(target_uploads["uploads"].as_array().unwrap().len(), 1);
     assert_served(&restored, &stored).await;
+    assert!(archive.is_file());
+    assert_eq!(archived["entries"], exported["entries"]);
+    assert_eq!(untarred["blobs"], 5);
+    assert_eq!(tar_files, source_files);
+    assert_eq!(
+        (tar_verify["checked"].as_u64(), tar_verify["ok"].as_bool()),
+        (Some(5), Some(true))
+    );
+    assert!(!from_tar.join(".import-staging").exists());
 }
