@@ -37,6 +37,12 @@ struct BackupJson<'a> {
 
 pub async fn run_export(args: ExportArgs) -> Result<ExitCode, AdminError> {
     let common = args.common.clone();
+    if args.dir.exists() {
+        return Err(AdminError::Refused(format!(
+            "{} already exists; export into a new path",
+            args.dir.display()
+        )));
+    }
     with_engine(&common, |engine| async move {
         let totals = engine.blob_totals().await?;
         let (bar, progress) = byte_bar(totals.bytes, "exporting");
