@@ -133,6 +133,39 @@ mod tests {
     }
 
     #[test]
+    fn operator_commands_take_the_serve_options_and_json() {
+        let cli = Cli::try_parse_from([
+            "chunkgate",
+            "files",
+            "show",
+            "filesnest:26",
+            "--json",
+            "--data-dir",
+            "/tmp/x",
+        ])
+        .unwrap();
+        match cli.into_command() {
+            Command::Admin(crate::admin::AdminCommand::Files(
+                crate::admin::FilesCommand::Show(arg),
+            )) => {
+                assert_eq!(arg.id, "filesnest:26");
+                assert!(arg.common.json);
+                assert_eq!(arg.common.store.data_dir, Some(PathBuf::from("/tmp/x")));
+            }
+            other => panic!("expected files show, got {other:?}"),
+        }
+        for args in [
+            &["chunkgate", "verify", "--quarantine"][..],
+            &["chunkgate", "export", "/b.tar", "--config", "c.toml"],
+            &["chunkgate", "import", "/b"],
+            &["chunkgate", "gc", "--json"],
+            &["chunkgate", "uploads", "list"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
+        }
+    }
+
+    #[test]
     fn flags_override_the_config_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("c.toml");

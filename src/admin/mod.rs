@@ -15,6 +15,8 @@ mod output;
 use crate::cli::ServeArgs;
 use crate::config::ConfigError;
 use crate::engine::{self, Engine};
+pub use files::{FileArg, FilesCommand, UploadsCommand};
+
 use clap::{Args, Subcommand};
 use std::process::ExitCode;
 

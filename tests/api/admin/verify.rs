@@ -81,3 +81,27 @@ async fn a_corrupted_blob_is_reported_then_quarantined_and_no_longer_served() {
         &[7u8; 3000][..]
     );
 }
+
+#[tokio::test]
+async fn a_blob_missing_from_disk_is_reported_and_quarantine_marks_it() {
+    // Arrange
+    let app = TestApp::spawn().await;
+    let gone = app.store_file("gone.bin", &[3u8; 100], vec![]).await;
+    let blob = app.engine.content_path(&gone);
+    let dir = app.stop().await;
+    std::fs::remove_file(&blob).unwrap();
+
+    // Act
+    let run = admin(dir.path(), &["verify", "--quarantine", "--json"]).await;
+    let listed = admin(dir.path(), &["files", "list", "--json"])
+        .await
+        .ok_json();
+
+    // Assert
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let p = &run.json()["problems"][0];
+    assert_eq!(p["fault"], "missing");
+    assert_eq!(p["quarantined"], true);
+    assert!(p["moved_to"].is_null() && p["actual_sha256"].is_null());
+    assert_eq!(listed["files"][0]["quarantined"], true);
+}
