@@ -113,7 +113,7 @@ pub const DIALECTS: [Dialect; 5] = [
 /// Where unmatched requests go: `(full path prefix, handler, CORS policy)` of every enabled
 /// dialect (a legacy 404 carries the dialect's CORS headers, so a page can read it).
 #[derive(Clone, Default)]
-pub struct UnmatchedRoutes(Vec<(String, Unmatched, Option<Arc<CorsPolicy>>)>);
+pub struct UnmatchedRoutes(Vec<(String, Unmatched, &'static str, Option<Arc<CorsPolicy>>)>);
 
 impl UnmatchedRoutes {
     /// Collects the claims of every enabled, implemented dialect.
@@ -129,6 +129,7 @@ impl UnmatchedRoutes {
                     claims.push((
                         format!("{}{}", common.prefix, own.trim_end_matches('/')),
                         handler,
+                        d.name,
                         policy.clone(),
                     ));
                 }
@@ -140,17 +141,26 @@ impl UnmatchedRoutes {
     /// The handler owning the longest prefix of `path` (matched on whole segments), with the
     /// owning dialect's CORS policy.
     pub fn find(&self, path: &str) -> Option<(Unmatched, Option<Arc<CorsPolicy>>)> {
+        self.claim(path).map(|(h, _, cors)| (h, cors))
+    }
+
+    /// The dialect owning the longest prefix of `path` (metrics label of unrouted requests).
+    pub fn owner(&self, path: &str) -> Option<&'static str> {
+        self.claim(path).map(|(_, name, _)| name)
+    }
+
+    fn claim(&self, path: &str) -> Option<(Unmatched, &'static str, Option<Arc<CorsPolicy>>)> {
         self.0
             .iter()
-            .filter(|(p, _, _)| {
+            .filter(|(p, _, _, _)| {
                 p.is_empty()
                     || path == p
                     || path
                         .strip_prefix(p.as_str())
                         .is_some_and(|rest| rest.starts_with('/'))
             })
-            .max_by_key(|(p, _, _)| p.len())
-            .map(|(_, h, c)| (*h, c.clone()))
+            .max_by_key(|(p, _, _, _)| p.len())
+            .map(|(_, h, name, c)| (*h, *name, c.clone()))
     }
 }
 
@@ -345,8 +355,8 @@ mod tests {
             HttpResponse::Gone().body("b")
         }
         let routes = UnmatchedRoutes(vec![
-            ("/api".into(), a, None),
-            ("/api/upload".into(), b, None),
+            ("/api".into(), a, "a", None),
+            ("/api/upload".into(), b, "b", None),
         ]);
         let req = actix_test::TestRequest::default().to_http_request();
         let pick = |p: &str| routes.find(p).map(|(h, _)| h(&req).status().as_u16());
@@ -355,6 +365,7 @@ mod tests {
         assert_eq!(pick("/api/uploadx"), Some(404));
         assert_eq!(pick("/api"), Some(404));
         assert_eq!(pick("/other"), None);
+        assert_eq!(routes.owner("/api/upload/x"), Some("b"));
     }
 
     #[test]

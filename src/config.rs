@@ -7,6 +7,7 @@
 
 mod cors;
 mod dialects;
+mod hooks;
 mod values;
 
 pub use cors::{CorsOverride, CorsSettings, DialectCors};
@@ -14,6 +15,7 @@ pub use dialects::{
     AudioboomSettings, DedupScope, DialectCommon, DialectsSettings, DstorSettings, DysonSettings,
     FilesnestSettings, SigningKey, SpikaSettings,
 };
+pub use hooks::{HookSettings, PRE_COMPLETE};
 pub use values::Secret;
 
 use crate::engine::{Durability, EngineConfig};
@@ -61,6 +63,8 @@ pub struct Settings {
     pub dialects: DialectsSettings,
     /// `[cors]`: browser origins allowed to call the dialects (`[cors.<dialect>]` overrides).
     pub cors: CorsSettings,
+    /// `[[hooks]]`: webhook subscribers (docs/webhooks.md).
+    pub hooks: Vec<HookSettings>,
 }
 
 impl Default for Settings {
@@ -79,6 +83,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             dialects: DialectsSettings::default(),
             cors: CorsSettings::default(),
+            hooks: Vec::new(),
         }
     }
 }
@@ -228,6 +233,7 @@ impl Settings {
             return Err(invalid("auth.admin_tokens", "tokens must not be empty"));
         }
         self.cors.validate()?;
+        hooks::validate(&self.hooks)?;
         self.dialects.validate()
     }
 

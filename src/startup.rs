@@ -7,14 +7,16 @@ use crate::config::Settings;
 use crate::dialects::expect::ExpectGate;
 use crate::dialects::{self, DialectContext};
 use crate::engine::{self, Engine};
-use crate::native;
+use crate::hooks::Hooks;
 use crate::routes::MountedRoute;
 use crate::telemetry::RequestSpan;
+use crate::{monitoring, native};
 use actix_http::{HttpService, Request, Response};
 use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
 use actix_web::body::BoxBody;
 use actix_web::dev::{AppConfig, Server};
 use actix_web::http::Method;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -71,6 +73,7 @@ pub struct Application {
     dev_token: DevToken,
     /// What the app factory mounts from (kept to enumerate the mounted routes).
     context: DialectContext,
+    hooks: Hooks,
 }
 
 impl Application {
@@ -82,6 +85,8 @@ impl Application {
             source,
         })?;
         let (auth, dev_token) = Authenticator::from_settings(&settings.auth, &settings.data_dir)?;
+        // Before the engine opens: reconciliation and the sweeper already record metrics.
+        monitoring::handle();
         let engine = Engine::open(settings.engine_config()).await?;
         let listen = settings.listen.clone();
         let bind_error = |source| StartupError::Bind {
@@ -105,6 +110,14 @@ impl Application {
         tracing::info!(%addr, data_dir = %settings.data_dir.display(), ?auth,
             dialects = %enabled.join(", "), "starting");
 
+        // Download URLs in webhook bodies: the public URL behind a proxy, else our own address.
+        let base_url = settings
+            .public_base_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let hooks = Hooks::start(&engine, &settings.hooks, base_url);
+
         let request_timeout = settings.request_timeout;
         let shutdown_timeout = settings.shutdown_timeout.as_secs();
         let settings = Arc::new(settings);
@@ -122,6 +135,7 @@ impl Application {
                 let unmatched = unmatched.clone();
                 let (engine_data, auth_data) = (engine_data.clone(), auth_data.clone());
                 let app = App::new()
+                    .wrap(from_fn(monitoring::record_request))
                     .wrap(TracingLogger::<RequestSpan>::new())
                     .app_data(engine_data)
                     .app_data(auth_data)
@@ -168,6 +182,7 @@ impl Application {
             engine,
             dev_token,
             context,
+            hooks,
         })
     }
 
@@ -208,6 +223,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> Result<(), RunError> {
         let served = self.server.await.map_err(RunError::Server);
         tracing::info!("server stopped; flushing the store");
+        // Deliveries stop first (an attempt cut short is redelivered after the restart).
+        self.hooks.stop().await;
         self.engine.shutdown().await.map_err(RunError::Shutdown)?;
         served
     }
@@ -219,6 +236,12 @@ fn mount(cfg: &mut web::ServiceConfig, context: &DialectContext) {
     let routes = context.mounted_routes();
     // GET /healthz
     cfg.service(routes.resource("healthz", "/healthz", [(Method::GET, web::to(healthz))]));
+    // GET /metrics
+    cfg.service(routes.resource(
+        "metrics",
+        "/metrics",
+        [(Method::GET, web::to(monitoring::handle_metrics))],
+    ));
     native::configure(cfg, routes);
     dialects::configure(cfg, context);
 }

@@ -14,12 +14,14 @@ mod error;
 mod fold;
 mod indexed;
 mod ingest;
+mod journal;
 mod meta;
 mod open;
 mod ranged;
 mod reconcile;
 mod records;
 mod stage;
+mod stats;
 mod sweep;
 mod types;
 mod verify;
@@ -28,6 +30,7 @@ pub use backup::ImportError;
 pub use batch::{BatchCompletion, PartWriter};
 pub use digest::ContentObserver;
 pub use error::{Error, OpenError};
+pub use journal::{Candidate, CompletionGate, Event, EventFile, EventKind};
 pub use ranged::CutOff;
 pub use records::{RecordBatch, Records};
 pub use stage::Staged;
@@ -89,6 +92,10 @@ pub(crate) struct Inner {
     tasks: tokio_util::task::TaskTracker,
     /// What reconciling on open repaired (an explicit garbage collection reports it too).
     opened: StdMutex<reconcile::ReconcileReport>,
+    /// Bumped after every commit that appends to the event journal (wakes its readers).
+    journal_tick: tokio::sync::watch::Sender<u64>,
+    /// The check a verified completion must pass before it is committed.
+    gate: StdMutex<Option<journal::CompletionGate>>,
 }
 
 /// In-memory companion of an upload.
@@ -157,6 +164,8 @@ impl Engine {
                 sweeper: StdMutex::new(None),
                 tasks: tokio_util::task::TaskTracker::new(),
                 opened: StdMutex::new(Default::default()),
+                journal_tick: tokio::sync::watch::Sender::new(0),
+                gate: StdMutex::new(None),
             }),
         };
         let report = engine
@@ -259,9 +268,11 @@ impl Engine {
                 if strict {
                     i.meta.flush()?;
                 }
+                i.journal_bump();
                 Ok(rec)
             })
             .await?;
+        stats::upload_created(&rec.namespace);
         tracing::debug!(upload = %rec.id, layout = ?rec.layout, "upload created");
         Ok(self.info_of(rec, Vec::new()))
     }
@@ -323,6 +334,7 @@ impl Engine {
             created_at: meta::time_of(rec.created_ms),
             updated_at: meta::time_of(rec.updated_ms),
             expires_at: meta::time_of(rec.expires_ms()),
+            labels: rec.labels,
         }
     }
 
@@ -388,6 +400,7 @@ impl Engine {
                 if strict {
                     i.meta.flush()?;
                 }
+                i.journal_bump();
                 if let Some((f, true)) = &r {
                     i.blob.remove_blob(&f.digests.sha256)?;
                 }
@@ -508,6 +521,16 @@ impl Engine {
         inv.uploads.sort_by_key(|u| u.id);
         inv.files.sort_by_key(|f| f.id);
         Ok(inv)
+    }
+
+    /// Number of unfinished uploads (a gauge for operators).
+    pub async fn upload_count(&self) -> Result<usize, Error> {
+        self.blocking(|i| Ok(i.meta.upload_count())).await
+    }
+
+    /// Free bytes on the data volume.
+    pub async fn available_space(&self) -> Result<u64, Error> {
+        self.blocking(|i| Ok(i.blob.available_space()?)).await
     }
 
     /// Succeeds when the store can take writes (used by `/healthz`).

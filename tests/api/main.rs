@@ -6,6 +6,7 @@ mod dyson;
 mod filesnest;
 mod healthz;
 mod helpers;
+mod hooks;
 mod introspection;
 mod native;
 mod openapi;

@@ -15,7 +15,7 @@ fn nothing_under_src_engine_names_a_dialect_or_http() {
     ];
     let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine")];
     let mut checked = 0;
-    // Submodules in directories (`meta/`) are walked too.
+    // Submodule folders (e.g. `meta/`) are checked too.
     while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();

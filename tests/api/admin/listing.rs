@@ -26,6 +26,7 @@ async fn files_and_uploads_are_listed_shown_and_deleted_with_stable_json() {
             layout: Layout::Indexed { count: Some(3) },
             digests: DigestSet::SHA256,
             ttl: None,
+            labels: Default::default(),
         })
         .await
         .unwrap();
@@ -104,6 +105,7 @@ async fn gc_removes_expired_uploads_and_unreferenced_blobs_now() {
                 layout: Layout::Indexed { count: None },
                 digests: DigestSet::SHA256,
                 ttl: Some(ttl),
+                labels: Default::default(),
             })
             .await
             .unwrap();
