@@ -2,6 +2,8 @@
 //! listener (port 0 works, so tests run in parallel), mount `/healthz`, the operator API and the
 //! dialects.
 
+mod body_timeout;
+
 use crate::auth::{AuthError, Authenticator, DevToken};
 use crate::config::Settings;
 use crate::dialects::{self, DialectContext};
@@ -105,6 +107,7 @@ impl Application {
             dialects = %enabled.join(", "), "starting");
 
         let request_timeout = settings.request_timeout;
+        let body_timeout = settings.body_timeout;
         let shutdown_timeout = settings.shutdown_timeout.as_secs();
         let settings = Arc::new(settings);
         let engine_data = web::Data::new(engine.clone());
@@ -114,6 +117,10 @@ impl Application {
 
         let server = HttpServer::new(move || {
             App::new()
+                // Inside the logger, so a cut-off body is logged on the request's span.
+                .wrap(actix_web::middleware::from_fn(move |req, next| {
+                    body_timeout::limit_body_idle(body_timeout, req, next)
+                }))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(engine_data.clone())
                 .app_data(auth_data.clone())
