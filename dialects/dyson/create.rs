@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use std::time::SystemTime;
 
 use super::error::{json_response, DysonError};
-use super::model::{CreateResponse, TaskRecord, RECORD_VERSION};
+use super::model::{new_id, CreateResponse, TaskRecord, RECORD_VERSION};
 use super::seal::SealKey;
 use super::{auth, parse, Dyson, NAMESPACE};
 
@@ -79,6 +79,7 @@ pub async fn handle_create(
         chunk_size: create.chunk_size,
         chunks_count,
         seal,
+        file_id: Some(new_id()),
     };
     let task_id = dyson.store.insert_task(&task).await?;
     telemetry::record_upload_id(&req, &task_id);

@@ -15,6 +15,7 @@ mod cors;
 mod create;
 mod download;
 mod error;
+mod lock;
 mod model;
 mod parse;
 mod seal;
