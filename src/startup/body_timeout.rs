@@ -17,9 +17,9 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
-use std::future::Future;
 use bytes::Bytes;
 use futures_util::Stream;
+use std::future::Future;
 use tokio::time::{Instant, Sleep};
 
 /// Wraps the request's payload in an [`IdleTimeout`] of `timeout`.

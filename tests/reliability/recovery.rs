@@ -1,0 +1,95 @@
+//! Crash windows found by the crash runs, reproduced deterministically in-process: the state a
+//! restart leaves when the server died between the engine committing a completion (start-up
+//! finishes an interrupted intent) and the dialect recording it.
+
+use chunkgate::engine::{Completion, Expectation, NewFile, Principal, UploadId};
+use serde_json::{json, Value};
+
+use crate::clients::{content, multipart};
+use crate::helpers::{TestApp, USER_PRINCIPAL, USER_TOKEN};
+
+fn dyson(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
+    app.client
+        .post(app.url(&format!("/drive/files/upload{path}")))
+        .header("Authorization", format!("AtField {USER_TOKEN}"))
+}
+
+#[tokio::test]
+async fn a_dyson_complete_retried_after_the_engine_committed_but_the_task_was_not_replaced_answers_the_cloud_file(
+) {
+    // Arrange: a task with its one chunk, then the engine's half of the completion done
+    // (under the file id the task chose), as start-up leaves it after a kill.
+    let app = TestApp::spawn().await;
+    let data = content(7, 100_000);
+    let md5 = hex::encode(<md5::Md5 as sha2::Digest>::digest(&data));
+    let create = json!({"hash": md5, "file_name": "a.bin", "file_size": data.len(),
+        "content_type": "application/octet-stream", "chunk_size": 1 << 20});
+    let task: Value = dyson(&app, "/create")
+        .json(&create)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let task_id = task["task_id"].as_str().unwrap();
+    let (ctype, form) = multipart(&[("chunk", Some("blob"), &data)]);
+    let sent = dyson(&app, &format!("/chunk/{task_id}/0"))
+        .header("Content-Type", ctype)
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let record: Value = app
+        .engine
+        .records("dyson")
+        .get(&format!("task:{task_id}"))
+        .await
+        .unwrap()
+        .unwrap();
+    let upload: UploadId = serde_json::from_value(record["upload"].clone()).unwrap();
+    let file_id = record["file_id"].as_str().unwrap().to_owned();
+    let owner = Principal::new(USER_PRINCIPAL);
+    let done = app
+        .engine
+        .complete(
+            &owner,
+            upload,
+            Expectation::default(),
+            NewFile {
+                name: "a.bin".into(),
+                aliases: vec![("dyson".into(), file_id.clone())],
+                ..NewFile::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(done, Completion::Completed(_)));
+
+    // Act: the client retries its complete.
+    let retried = dyson(&app, &format!("/complete/{task_id}"))
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: the CloudFile of the stored file, downloadable; a further complete is 404.
+    assert_eq!(retried.status(), 200);
+    let cloud: Value = retried.json().await.unwrap();
+    assert_eq!(cloud["id"], file_id.as_str());
+    assert_eq!(cloud["hash"], md5.as_str());
+    let got = app
+        .client
+        .get(app.url(&format!("/drive/files/{file_id}")))
+        .header("Authorization", format!("AtField {USER_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert!(got.bytes().await.unwrap() == data);
+    let again = dyson(&app, &format!("/complete/{task_id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 404);
+}
