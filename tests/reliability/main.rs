@@ -9,6 +9,7 @@ mod helpers;
 
 mod clients;
 mod crash;
+mod disconnects;
 mod recovery;
 mod server;
 mod store;
