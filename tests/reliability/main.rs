@@ -10,6 +10,7 @@ mod helpers;
 mod clients;
 mod crash;
 mod disconnects;
+mod races;
 mod recovery;
 mod server;
 mod store;
