@@ -14,3 +14,4 @@ mod races;
 mod recovery;
 mod server;
 mod store;
+mod disk_full;
