@@ -46,8 +46,9 @@ pub struct Settings {
     /// connection is dropped (slow-client protection).
     #[serde(deserialize_with = "duration")]
     pub request_timeout: Duration,
-    /// `body_timeout`: how long a request body may stall (no bytes arriving) before the request
-    /// fails as cut off (slow-client protection for bodies; `request_timeout` covers the head).
+    /// `body_timeout`: a request body must bring 1 KiB (or its end) within this time, or the
+    /// request fails as cut off (slow-client protection for bodies; `request_timeout` covers
+    /// the head).
     #[serde(deserialize_with = "duration")]
     pub body_timeout: Duration,
     /// `sweep_interval`: how often expired uploads and files are looked for.

@@ -119,7 +119,7 @@ impl Application {
             App::new()
                 // Inside the logger, so a cut-off body is logged on the request's span.
                 .wrap(actix_web::middleware::from_fn(move |req, next| {
-                    body_timeout::limit_body_idle(body_timeout, req, next)
+                    body_timeout::limit_body_progress(body_timeout, req, next)
                 }))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(engine_data.clone())
