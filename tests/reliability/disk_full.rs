@@ -41,8 +41,10 @@ async fn below_the_free_space_threshold_every_dialect_refuses_cleanly_and_recove
         app.client
             .post(app.url("/api/files?include=uploads"))
             .bearer_auth(USER_TOKEN)
-            .json(&json!({"name": "full.bin", "create_datetime": "2024-01-15 10:30:00",
-                "chunks_count": 2})),
+            .json(
+                &json!({"name": "full.bin", "create_datetime": "2024-01-15 10:30:00",
+                "chunks_count": 2}),
+            ),
     )
     .await;
     let fnest_id = fnest["data"]["id"].as_u64().unwrap();
@@ -106,8 +108,10 @@ async fn below_the_free_space_threshold_every_dialect_refuses_cleanly_and_recove
         app.client
             .post(app.url("/api/upload/files"))
             .header("accesstoken", USER_TOKEN)
-            .json(&json!({"chunk": base64::engine::general_purpose::STANDARD.encode(&piece),
-                "offset": n, "clientId": "full-1"}))
+            .json(
+                &json!({"chunk": base64::engine::general_purpose::STANDARD.encode(&piece),
+                "offset": n, "clientId": "full-1"}),
+            )
     };
     json_of(spika_chunk(0)).await;
     let token: Value = json_of(
