@@ -11,6 +11,7 @@ mod clients;
 mod crash;
 mod disconnects;
 mod disk_full;
+mod load;
 mod races;
 mod recovery;
 mod server;
