@@ -261,6 +261,20 @@ impl Meta {
         Ok(out)
     }
 
+    /// The indexes of an upload's chunks, ascending (keys only: nothing is decoded).
+    pub(crate) fn chunk_indexes(&self, id: &UploadId) -> Result<Vec<u64>, Error> {
+        self.chunks
+            .scan_prefix(id.as_bytes())
+            .keys()
+            .map(|k| {
+                let k = k?;
+                let mut idx = [0u8; 8];
+                idx.copy_from_slice(&k[16..24]);
+                Ok(u64::from_be_bytes(idx))
+            })
+            .collect()
+    }
+
     pub(crate) fn chunks(&self, id: &UploadId) -> Result<Vec<(u64, ChunkRec)>, Error> {
         self.chunks
             .scan_prefix(id.as_bytes())

@@ -270,8 +270,18 @@ impl Engine {
 
     /// The upload `id` as its owner sees it.
     pub async fn upload(&self, owner: &Principal, id: UploadId) -> Result<UploadInfo, Error> {
-        let rec = self.owned_upload(owner, id).await?;
-        let chunks = self.chunk_indexes(&rec).await?;
+        // One trip to the blocking pool: this answers every stored chunk.
+        let owner = owner.clone();
+        let (rec, chunks) = self
+            .blocking(move |i| {
+                let rec = owned(i.meta.upload(&id)?, &owner)?;
+                let chunks = match rec.layout {
+                    Layout::Indexed { .. } => i.meta.chunk_indexes(&id)?,
+                    _ => Vec::new(),
+                };
+                Ok((rec, chunks))
+            })
+            .await?;
         Ok(self.info_of(rec, chunks))
     }
 
@@ -281,26 +291,8 @@ impl Engine {
         owner: &Principal,
         id: UploadId,
     ) -> Result<UploadRec, Error> {
-        let rec = self
-            .blocking(move |i| i.meta.upload(&id))
-            .await?
-            .ok_or(Error::UnknownUpload)?;
-        if &rec.owner != owner || rec.expires_ms() <= meta::now_ms() {
-            return Err(Error::UnknownUpload);
-        }
-        if matches!(rec.state, UploadRecState::Completing(_)) {
-            return Err(Error::UnknownUpload);
-        }
-        Ok(rec)
-    }
-
-    async fn chunk_indexes(&self, rec: &UploadRec) -> Result<Vec<ChunkIndex>, Error> {
-        if !matches!(rec.layout, Layout::Indexed { .. }) {
-            return Ok(Vec::new());
-        }
-        let id = rec.id;
-        self.blocking(move |i| Ok(i.meta.chunks(&id)?.into_iter().map(|(k, _)| k).collect()))
-            .await
+        let rec = self.blocking(move |i| i.meta.upload(&id)).await?;
+        owned(rec, owner)
     }
 
     pub(crate) fn info_of(&self, rec: UploadRec, chunks: Vec<ChunkIndex>) -> UploadInfo {
@@ -533,4 +525,16 @@ pub(crate) fn join_error(e: tokio::task::JoinError) -> Error {
         std::panic::resume_unwind(e.into_panic());
     }
     Error::Io(std::io::Error::other("blocking task cancelled"))
+}
+
+/// `rec` if it is an upload `owner` may use: theirs, not expired, not being completed.
+fn owned(rec: Option<UploadRec>, owner: &Principal) -> Result<UploadRec, Error> {
+    let rec = rec.ok_or(Error::UnknownUpload)?;
+    if &rec.owner != owner || rec.expires_ms() <= meta::now_ms() {
+        return Err(Error::UnknownUpload);
+    }
+    if matches!(rec.state, UploadRecState::Completing(_)) {
+        return Err(Error::UnknownUpload);
+    }
+    Ok(rec)
 }
