@@ -95,6 +95,68 @@ fn failure(e: impl Into<DstorError>, stored: Vec<FileId>) -> Failure {
     (explanation.to_owned(), stored)
 }
 
+/// Namespace of the aliases that number an upload's stored files, `<token>/<n>` in upload
+/// order, so a finalisation a restart interrupted finds them again.
+const FILE_ORDER_NS: &str = "dstor.upload";
+
+/// Stores the upload's files in the content store (aliased `dstor:<cid>` and, by position,
+/// `dstor.upload:<token>/<n>`).
+async fn store_files(
+    dstor: &Dstor,
+    token: &str,
+    record: &UploadRecord,
+    cids: &HashMap<String, DagRoot>,
+) -> Result<Vec<FileInfo>, Failure> {
+    let folder = record.folder.clone();
+    let completion = dstor
+        .engine
+        .complete_batch(&record.owner, record.upload, |n, f| {
+            let mut aliases = vec![(FILE_ORDER_NS.to_owned(), format!("{token}/{n}"))];
+            if let Some(r) = cids.get(&f.sha256) {
+                aliases.push(("dstor".to_owned(), r.cid.to_string()));
+            }
+            NewFile {
+                name: join(&folder, &f.name),
+                content_type: Some(content_type(&f.name)),
+                expires_at: None,
+                aliases,
+            }
+        })
+        .await
+        .map_err(|e| failure(e, vec![]))?;
+    match completion {
+        BatchCompletion::Completed(files) => Ok(files),
+        BatchCompletion::MissingParts { done, parts } => {
+            tracing::error!(
+                done,
+                parts,
+                token,
+                "finalising an upload that lacks requests"
+            );
+            Err(failure(DstorError::Internal, vec![]))
+        }
+    }
+}
+
+/// The files an interrupted finalisation of `token` stored, in upload order (empty if none).
+async fn stored_before_restart(dstor: &Dstor, token: &str) -> Result<Vec<FileInfo>, DstorError> {
+    let mut files = Vec::new();
+    for n in 0.. {
+        let Some(id) = dstor
+            .engine
+            .resolve_alias(FILE_ORDER_NS, &format!("{token}/{n}"))
+            .await?
+        else {
+            break;
+        };
+        match dstor.engine.file(&id).await? {
+            Some(f) => files.push(f),
+            None => break,
+        }
+    }
+    Ok(files)
+}
+
 /// `ADDING_TO_IPFS`: stores the files (aliased `dstor:<cid>`), computes the folders' CIDs and
 /// records the listing; the record moves to `SAVING_DATA`.
 async fn add_to_ipfs(
@@ -103,41 +165,37 @@ async fn add_to_ipfs(
     record: &UploadRecord,
 ) -> Result<UploadRecord, Failure> {
     let owner = &record.owner;
-    let held = dstor
-        .engine
-        .upload(owner, record.upload)
-        .await
-        .map_err(|e| failure(e, vec![]))?
-        .batch_files;
-    let cids = known_cids(dstor, token, &held)
-        .await
-        .map_err(|e| failure(e, vec![]))?;
-    let folder = record.folder.clone();
-    let completion = dstor
-        .engine
-        .complete_batch(owner, record.upload, |_, f| NewFile {
-            name: join(&folder, &f.name),
-            content_type: Some(content_type(&f.name)),
-            expires_at: None,
-            aliases: cids
-                .get(&f.sha256)
-                .map(|r| vec![("dstor".to_owned(), r.cid.to_string())])
-                .unwrap_or_default(),
-        })
-        .await
-        .map_err(|e| failure(e, vec![]))?;
-    let files = match completion {
-        BatchCompletion::Completed(files) => files,
-        BatchCompletion::MissingParts { done, parts } => {
-            tracing::error!(
-                done,
-                parts,
-                token,
-                "finalising an upload that lacks requests"
-            );
-            return Err(failure(DstorError::Internal, vec![]));
+    let (files, cids) = match dstor.engine.upload(owner, record.upload).await {
+        Ok(info) => {
+            let held = info.batch_files;
+            let cids = known_cids(dstor, token, &held)
+                .await
+                .map_err(|e| failure(e, vec![]))?;
+            let files = store_files(dstor, token, record, &cids).await?;
+            (files, cids)
         }
+        // A restart interrupted this stage after the engine stored the files (start-up
+        // finishes an interrupted completion) but before the record moved on: find them.
+        Err(engine::Error::UnknownUpload) => {
+            let files = stored_before_restart(dstor, token)
+                .await
+                .map_err(|e| failure(e, vec![]))?;
+            if files.is_empty() {
+                return Err(failure(DstorError::UploadNotFound, vec![]));
+            }
+            tracing::info!(
+                token,
+                files = files.len(),
+                "dStor: resuming a finalisation a restart interrupted"
+            );
+            let cids = known_cids(dstor, token, &[])
+                .await
+                .map_err(|e| failure(e, vec![]))?;
+            (files, cids)
+        }
+        Err(e) => return Err(failure(e, vec![])),
     };
+    let folder = record.folder.clone();
     let stored: Vec<FileId> = files.iter().map(|f| f.id).collect();
     let mut roots = Vec::with_capacity(files.len());
     for f in &files {
