@@ -73,6 +73,9 @@ pub async fn upload(t: &Target, data: &[u8], chunk: usize) -> Outcome<()> {
                     t.tally.restarted.fetch_add(1, Ordering::Relaxed);
                     continue 'attempt;
                 }
+                // Relaxed mode may forget an acknowledged request (its files are then missing
+                // at finalisation); in strict mode nothing may be.
+                Some("ERROR") if !t.strict => return Err(t.lost(format!("dstor: {v}"))),
                 Some("ERROR") => return Err(Failure::Broken(format!("dstor: {v}"))),
                 _ => tokio::time::sleep(Duration::from_millis(50)).await,
             }
