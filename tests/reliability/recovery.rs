@@ -93,3 +93,91 @@ async fn a_dyson_complete_retried_after_the_engine_committed_but_the_task_was_no
         .unwrap();
     assert_eq!(again.status(), 404);
 }
+
+#[tokio::test]
+async fn a_spika_verify_retried_after_the_engine_stored_the_file_but_not_its_records_answers_the_file(
+) {
+    // Arrange: a clientId with its one chunk, then the engine's half of a verify done (the
+    // file aliased by its upload, legacy number 999), as start-up leaves it after a kill.
+    use base64::Engine as _;
+    let app = TestApp::spawn().await;
+    let data = content(8, 50_000);
+    let chunk = json!({"chunk": base64::engine::general_purpose::STANDARD.encode(&data),
+        "offset": 0, "clientId": "crashed-verify"});
+    let sent = app
+        .client
+        .post(app.url("/api/upload/files"))
+        .header("accesstoken", USER_TOKEN)
+        .json(&chunk)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 200);
+    let pointer: Value = app
+        .engine
+        .records("spika")
+        .get(&format!(
+            "upload/{}:{USER_PRINCIPAL}/crashed-verify",
+            USER_PRINCIPAL.len()
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let upload: UploadId = serde_json::from_value(pointer["upload"].clone()).unwrap();
+    let owner = Principal::new(USER_PRINCIPAL);
+    let done = app
+        .engine
+        .complete(
+            &owner,
+            upload,
+            Expectation::default(),
+            NewFile {
+                name: "v.bin".into(),
+                aliases: vec![
+                    ("spika".into(), "999".into()),
+                    ("spika.upload".into(), upload.to_string()),
+                ],
+                ..NewFile::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(matches!(done, Completion::Completed(_)));
+
+    // Act: the client retries its verify.
+    let verify = json!({"total": 1, "size": data.len(), "mimeType": "application/octet-stream",
+        "fileName": "v.bin", "clientId": "crashed-verify",
+        "fileHash": crate::clients::sha256_hex(&data), "type": "message"});
+    let retried = app
+        .client
+        .post(app.url("/api/upload/files/verify"))
+        .header("accesstoken", USER_TOKEN)
+        .json(&verify)
+        .send()
+        .await
+        .unwrap();
+
+    // Assert: the stored file under its legacy number, downloadable; then "already exists".
+    assert_eq!(retried.status(), 200);
+    let answer: Value = retried.json().await.unwrap();
+    assert_eq!(answer["data"]["file"]["id"], 999, "{answer}");
+    let got = app
+        .client
+        .get(app.url("/api/upload/files/999"))
+        .header("accesstoken", USER_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 200);
+    assert!(got.bytes().await.unwrap() == data);
+    let again = app
+        .client
+        .post(app.url("/api/upload/files/verify"))
+        .header("accesstoken", USER_TOKEN)
+        .json(&verify)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 400);
+    assert!(again.text().await.unwrap().contains("already exists"));
+}
