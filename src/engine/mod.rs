@@ -12,17 +12,20 @@ mod error;
 mod fold;
 mod indexed;
 mod ingest;
+mod journal;
 mod meta;
 mod ranged;
 mod reconcile;
 mod records;
 mod stage;
+mod stats;
 mod sweep;
 mod types;
 
 pub use batch::{BatchCompletion, PartWriter};
 pub use digest::ContentObserver;
 pub use error::Error;
+pub use journal::{Candidate, CompletionGate, Event, EventFile, EventKind};
 pub use ranged::CutOff;
 pub use records::{RecordBatch, Records};
 pub use stage::Staged;
@@ -84,6 +87,10 @@ pub(crate) struct Inner {
     sweeper: StdMutex<Option<tokio::task::JoinHandle<()>>>,
     /// Background work (folds) that `shutdown` waits for.
     tasks: tokio_util::task::TaskTracker,
+    /// Bumped after every commit that appends to the event journal (wakes its readers).
+    journal_tick: tokio::sync::watch::Sender<u64>,
+    /// The check a verified completion must pass before it is committed.
+    gate: StdMutex<Option<journal::CompletionGate>>,
 }
 
 /// In-memory companion of an upload.
@@ -151,6 +158,8 @@ impl Engine {
                 cells: StdMutex::new(HashMap::new()),
                 sweeper: StdMutex::new(None),
                 tasks: tokio_util::task::TaskTracker::new(),
+                journal_tick: tokio::sync::watch::Sender::new(0),
+                gate: StdMutex::new(None),
             }),
         };
         let report = engine.reconcile().await?;
@@ -261,9 +270,11 @@ impl Engine {
                 if strict {
                     i.meta.flush()?;
                 }
+                i.journal_bump();
                 Ok(rec)
             })
             .await?;
+        stats::upload_created(&rec.namespace);
         tracing::debug!(upload = %rec.id, layout = ?rec.layout, "upload created");
         Ok(self.info_of(rec, Vec::new()))
     }
@@ -325,6 +336,7 @@ impl Engine {
             created_at: meta::time_of(rec.created_ms),
             updated_at: meta::time_of(rec.updated_ms),
             expires_at: meta::time_of(rec.expires_ms()),
+            labels: rec.labels,
         }
     }
 
@@ -378,6 +390,7 @@ impl Engine {
                 if strict {
                     i.meta.flush()?;
                 }
+                i.journal_bump();
                 if let Some((f, true)) = &r {
                     i.blob.remove_blob(&f.digests.sha256)?;
                 }
@@ -498,6 +511,16 @@ impl Engine {
         inv.uploads.sort_by_key(|u| u.id);
         inv.files.sort_by_key(|f| f.id);
         Ok(inv)
+    }
+
+    /// Number of unfinished uploads (a gauge for operators).
+    pub async fn upload_count(&self) -> Result<usize, Error> {
+        self.blocking(|i| Ok(i.meta.upload_count())).await
+    }
+
+    /// Free bytes on the data volume.
+    pub async fn available_space(&self) -> Result<u64, Error> {
+        self.blocking(|i| Ok(i.blob.available_space()?)).await
     }
 
     /// Succeeds when the store can take writes (used by `/healthz`).
