@@ -220,17 +220,52 @@ async fn add_to_ipfs(
             links: l.links,
         })
         .collect();
-    let mut next = record.clone();
-    next.stage = Stage::SavingData;
-    next.stored = stored.clone();
-    let batch = RecordBatch::new()
-        .unchanged(&upload_key(token), record)
-        .put(&upload_key(token), &next)
-        .put(&result_key(token), &finished);
-    match dstor.records.commit(batch).await {
-        Ok(true) => Ok(next),
-        Ok(false) => Err(failure(DstorError::Internal, stored)),
+    let moved = move_stage(
+        dstor,
+        token,
+        record,
+        |next| {
+            next.stage = Stage::SavingData;
+            next.stored = stored.clone();
+        },
+        |batch| batch.put(&result_key(token), &finished),
+    )
+    .await;
+    match moved {
+        Ok(Some(next)) => Ok(next),
+        Ok(None) => Err(failure(DstorError::Internal, stored)),
         Err(e) => Err(failure(e, stored)),
+    }
+}
+
+/// Moves the upload's record on from `record.stage` with `change`, committing `extra` in the
+/// same batch. A request that counted before the last one may write its bookkeeping (time,
+/// comment) after finalisation read the record; that keeps the stage, so the move is retried on
+/// the fresh record. `None` when the stage itself moved meanwhile.
+async fn move_stage(
+    dstor: &Dstor,
+    token: &str,
+    record: &UploadRecord,
+    change: impl Fn(&mut UploadRecord),
+    extra: impl Fn(RecordBatch) -> RecordBatch,
+) -> Result<Option<UploadRecord>, DstorError> {
+    let key = upload_key(token);
+    let mut current = record.clone();
+    loop {
+        let mut next = current.clone();
+        change(&mut next);
+        let batch = extra(
+            RecordBatch::new()
+                .unchanged(&key, &current)
+                .put(&key, &next),
+        );
+        if dstor.records.commit(batch).await? {
+            return Ok(Some(next));
+        }
+        match dstor.records.get::<UploadRecord>(&key).await? {
+            Some(now) if now.stage == record.stage => current = now,
+            _ => return Ok(None),
+        }
     }
 }
 
@@ -243,34 +278,41 @@ async fn save_data(dstor: &Dstor, token: &str, record: UploadRecord) -> Result<(
             .get(&result_key(token))
             .await?
             .ok_or_else(|| DstorError::from(engine::Error::Corrupt("dstor listing".into())))?;
-        let mut next = record.clone();
-        next.stage = Stage::Done;
-        next.finished_ms = Some(now_ms());
-        let mut batch = RecordBatch::new()
-            .unchanged(&upload_key(token), &record)
-            .put(&upload_key(token), &next);
-        for f in &finished {
-            let entry = match (&f.file, &f.links) {
-                (_, Some(links)) => GatewayEntry::Folder {
-                    links: links.clone(),
-                },
-                (Some(file), None) => GatewayEntry::File {
-                    file: *file,
-                    name: f.name.clone(),
-                },
-                (None, None) => continue,
-            };
-            batch = batch.put(&gateway_key(&f.root.cid.to_string(), &record.owner), &entry);
-        }
-        Ok::<_, DstorError>(dstor.records.commit(batch).await?)
+        let finished_ms = now_ms();
+        move_stage(
+            dstor,
+            token,
+            &record,
+            |next| {
+                next.stage = Stage::Done;
+                next.finished_ms = Some(finished_ms);
+            },
+            |mut batch| {
+                for f in &finished {
+                    let entry = match (&f.file, &f.links) {
+                        (_, Some(links)) => GatewayEntry::Folder {
+                            links: links.clone(),
+                        },
+                        (Some(file), None) => GatewayEntry::File {
+                            file: *file,
+                            name: f.name.clone(),
+                        },
+                        (None, None) => continue,
+                    };
+                    batch = batch.put(&gateway_key(&f.root.cid.to_string(), &record.owner), &entry);
+                }
+                batch
+            },
+        )
+        .await
     }
     .await;
     let failed = match saved {
-        Ok(true) => {
+        Ok(Some(_)) => {
             tracing::info!(token, "dStor upload done");
             return Ok(());
         }
-        Ok(false) => DstorError::Internal,
+        Ok(None) => DstorError::Internal,
         Err(e) => e,
     };
     let (explanation, stored) = failure(failed, record.stored);
