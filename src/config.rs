@@ -50,6 +50,11 @@ pub struct Settings {
     /// connection is dropped (slow-client protection).
     #[serde(deserialize_with = "duration")]
     pub request_timeout: Duration,
+    /// `body_timeout`: a request body must bring 1 KiB (or its end) within this time, or the
+    /// request fails as cut off (slow-client protection for bodies; `request_timeout` covers
+    /// the head).
+    #[serde(deserialize_with = "duration")]
+    pub body_timeout: Duration,
     /// `sweep_interval`: how often expired uploads and files are looked for.
     #[serde(deserialize_with = "duration")]
     pub sweep_interval: Duration,
@@ -78,6 +83,7 @@ impl Default for Settings {
             max_upload_size: 10 << 30,
             public_base_url: None,
             request_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(60),
             sweep_interval: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(30),
             auth: AuthSettings::default(),
@@ -233,6 +239,10 @@ impl Settings {
             return Err(invalid("auth.admin_tokens", "tokens must not be empty"));
         }
         self.cors.validate()?;
+        // Zero would cut off every body before its first byte.
+        if self.body_timeout.is_zero() {
+            return Err(invalid("body_timeout", "must be longer than zero"));
+        }
         hooks::validate(&self.hooks)?;
         self.dialects.validate()
     }
@@ -290,6 +300,7 @@ mod tests {
             max_upload_size = 1000
             upload_ttl = "90m"
             request_timeout = 5
+            body_timeout = "2m"
             durability = "relaxed"
         "#;
         let s = Settings::from_toml(text).unwrap();
@@ -297,6 +308,7 @@ mod tests {
         assert_eq!(s.max_upload_size, 1000);
         assert_eq!(s.upload_ttl, Duration::from_secs(90 * 60));
         assert_eq!(s.request_timeout, Duration::from_secs(5));
+        assert_eq!(s.body_timeout, Duration::from_secs(120));
         assert_eq!(s.durability, Durability::Relaxed);
     }
 

@@ -2,6 +2,8 @@
 //! listener (port 0 works, so tests run in parallel), mount `/healthz`, the operator API and the
 //! dialects.
 
+mod body_timeout;
+
 use crate::auth::{AuthError, Authenticator, DevToken};
 use crate::config::Settings;
 use crate::dialects::expect::ExpectGate;
@@ -119,6 +121,7 @@ impl Application {
         let hooks = Hooks::start(&engine, &settings.hooks, base_url);
 
         let request_timeout = settings.request_timeout;
+        let body_timeout = settings.body_timeout;
         let shutdown_timeout = settings.shutdown_timeout.as_secs();
         let settings = Arc::new(settings);
         let engine_data = web::Data::new(engine.clone());
@@ -135,6 +138,10 @@ impl Application {
                 let unmatched = unmatched.clone();
                 let (engine_data, auth_data) = (engine_data.clone(), auth_data.clone());
                 let app = App::new()
+                    // Inside the logger, so a cut-off body is logged on the request's span.
+                    .wrap(from_fn(move |req, next| {
+                        body_timeout::limit_body_progress(body_timeout, req, next)
+                    }))
                     .wrap(from_fn(monitoring::record_request))
                     .wrap(TracingLogger::<RequestSpan>::new())
                     .app_data(engine_data)

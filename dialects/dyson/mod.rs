@@ -14,6 +14,7 @@ mod complete;
 mod create;
 mod download;
 mod error;
+mod lock;
 mod model;
 mod parse;
 mod seal;

@@ -83,6 +83,9 @@ pub struct Engine {
 
 pub(crate) struct Inner {
     config: EngineConfig,
+    /// The free-space threshold in force: `config.min_free_space` at open, changed at run time
+    /// by [`Engine::set_min_free_space`] (an operator freeing or reserving space, tests).
+    min_free_space: std::sync::atomic::AtomicU64,
     meta: Meta,
     blob: BlobStore,
     /// Per-upload locks and in-memory running digests.
@@ -157,6 +160,7 @@ impl Engine {
             })??;
         let engine = Engine {
             inner: Arc::new(Inner {
+                min_free_space: config.min_free_space.into(),
                 config,
                 meta,
                 blob,
@@ -220,9 +224,24 @@ impl Engine {
         self.inner.cells.lock().expect("cells lock").remove(id);
     }
 
+    /// The free-space threshold in force (bytes; 0 = no guard).
+    pub fn min_free_space(&self) -> u64 {
+        self.inner
+            .min_free_space
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Changes the free-space threshold while running: new data is refused while less than
+    /// `bytes` are free, and accepted again once the threshold is lowered (or space returns).
+    pub fn set_min_free_space(&self, bytes: u64) {
+        self.inner
+            .min_free_space
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Refuses new data when the volume is nearly full (sled corrupts itself on a full disk).
     pub(crate) async fn guard_space(&self, incoming: u64) -> Result<(), Error> {
-        let min = self.inner.config.min_free_space;
+        let min = self.min_free_space();
         if min == 0 {
             return Ok(());
         }
