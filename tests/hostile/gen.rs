@@ -179,8 +179,14 @@ pub fn multipart(parts: &[Part]) -> Vec<u8> {
         out.extend_from_slice(&p.name);
         out.push(b'"');
         if let Some(f) = &p.filename {
+            // A quoted-string: `\` and `"` are escaped, so the server decodes exactly `f`.
             out.extend_from_slice(b"; filename=\"");
-            out.extend_from_slice(f);
+            for &b in f {
+                if b == b'\\' || b == b'"' {
+                    out.push(b'\\');
+                }
+                out.push(b);
+            }
             out.push(b'"');
         }
         out.extend_from_slice(b"\r\n");
