@@ -67,7 +67,17 @@ async fn arrange(app: &TestApp) -> Ids {
 fn bad_integer() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "", "-1", "1.5", "abc", " 5", "+5", "5 ", "0x10", "1e3", "５", "99999999999999999999999",
+            "",
+            "-1",
+            "1.5",
+            "abc",
+            " 5",
+            "+5",
+            "5 ",
+            "0x10",
+            "1e3",
+            "５",
+            "99999999999999999999999",
         ])
         .prop_map(str::to_owned),
         (i64::MIN..0).prop_map(|n| n.to_string()),
@@ -79,7 +89,11 @@ fn invalid_create() -> impl Strategy<Value = (String, Vec<u8>)> {
     (
         0..5usize,
         prop::bool::ANY,
-        prop_oneof![bad_integer(), Just("0".to_owned()), Just("2147483649".to_owned())],
+        prop_oneof![
+            bad_integer(),
+            Just("0".to_owned()),
+            Just("2147483649".to_owned())
+        ],
         bad_integer(),
         (256usize..600).prop_map(|n| "f".repeat(n)),
         tricky_name_bytes(),
@@ -125,8 +139,12 @@ fn invalid_create() -> impl Strategy<Value = (String, Vec<u8>)> {
 
 /// A chunk for `partial` (22 bytes, `Hello, ` held) or `complete` (`done`) that breaks §5.2.
 fn invalid_chunk(partial: u64, complete: u64) -> impl Strategy<Value = (u64, Vec<u8>)> {
-    (0..6usize, bad_integer(), prop::collection::vec(b'A'..b'Z', 1..7)).prop_map(
-        move |(fault, bad, data)| {
+    (
+        0..6usize,
+        bad_integer(),
+        prop::collection::vec(b'A'..b'Z', 1..7),
+    )
+        .prop_map(move |(fault, bad, data)| {
             let chunk = |d: &[u8]| Part::file("attachment[chunk]", "c", d.to_vec());
             let offset = |o: &str| Part::field("attachment[chunk_offset]", o.to_owned());
             let (id, parts) = match fault {
@@ -153,8 +171,7 @@ fn invalid_chunk(partial: u64, complete: u64) -> impl Strategy<Value = (u64, Vec
                 }
             };
             (id, multipart(&parts))
-        },
-    )
+        })
 }
 
 /// A clip or message that breaks §6, as a form body.
@@ -197,7 +214,14 @@ fn invalid_consumer(ids: &Ids) -> impl Strategy<Value = (String, String)> {
 
 fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
     let me = bearer(USER_TOKEN);
-    let (m1, m2, m3, m4, m5, m6) = (me.clone(), me.clone(), me.clone(), me.clone(), me.clone(), me.clone());
+    let (m1, m2, m3, m4, m5, m6) = (
+        me.clone(),
+        me.clone(),
+        me.clone(),
+        me.clone(),
+        me.clone(),
+        me.clone(),
+    );
     let partial = ids.partial;
     let suffix = prop::sample::select(vec!["", ".json"]);
     let foreign_attachment = prop::sample::select(vec![
@@ -240,7 +264,11 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
                 Part::field("attachment[chunk_offset]", "7"),
             ];
             let (ct, body) = mangled(&parts, &m);
-            let path = if create { "/attachments".to_owned() } else { format!("/attachments/{partial}") };
+            let path = if create {
+                "/attachments".to_owned()
+            } else {
+                format!("/attachments/{partial}")
+            };
             Hostile::new(if create { "POST" } else { "PUT" }, path)
                 .maybe_header("authorization", m3.clone())
                 .header("content-type", ct)
@@ -248,11 +276,19 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
         }),
         // bodies over max_request_bytes (413)
         (4097usize..12_000, prop::bool::ANY).prop_map(move |(n, create)| {
-            let path = if create { "/attachments".to_owned() } else { format!("/attachments/{partial}") };
+            let path = if create {
+                "/attachments".to_owned()
+            } else {
+                format!("/attachments/{partial}")
+            };
             Hostile::new("POST", path)
                 .maybe_header("authorization", m4.clone())
                 .header("content-type", multipart_type())
-                .body(multipart(&[Part::file("attachment[chunk]", "c", vec![b'x'; n])]))
+                .body(multipart(&[Part::file(
+                    "attachment[chunk]",
+                    "c",
+                    vec![b'x'; n],
+                )]))
         }),
         (invalid_consumer(&ids), prop::bool::ANY).prop_map(move |((path, form), json)| {
             let h = Hostile::new("POST", path).maybe_header("authorization", m5.clone());
@@ -261,7 +297,8 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
                 // is not what this arm tests; a broken JSON body is (400).
                 h.json_text(format!("{{\"{}\":", form.len()))
             } else {
-                h.header("content-type", "application/x-www-form-urlencoded").body(form)
+                h.header("content-type", "application/x-www-form-urlencoded")
+                    .body(form)
             }
         }),
         // unknown and foreign attachments and clips (404)
@@ -282,7 +319,10 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
                 ]))
         }),
         // a clip without an image has no image (404); a version other than 200 (400, 800)
-        Just(Hostile::new("GET", format!("/audio_clips/{clip}/image")).maybe_header("authorization", me.clone())),
+        Just(
+            Hostile::new("GET", format!("/audio_clips/{clip}/image"))
+                .maybe_header("authorization", me.clone())
+        ),
         ("[0-9]{1,4}", 0..3usize)
             .prop_filter("not 200", |(v, _)| v != "200")
             .prop_map({
@@ -303,10 +343,8 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
             ],
             prop_oneof![
                 Just(String::new()),
-                ("[ -~]{1,20}", "[0-9a-f]{40}").prop_map(|(k, s)| format!(
-                    "source[key]={}&source[signature]={s}",
-                    seg(&k)
-                )),
+                ("[ -~]{1,20}", "[0-9a-f]{40}")
+                    .prop_map(|(k, s)| format!("source[key]={}&source[signature]={s}", seg(&k))),
             ],
             0..4usize,
         )

@@ -27,7 +27,9 @@ fn bearer(token: &str) -> Option<String> {
 async fn get_token(app: &TestApp, token: &str, n: u32, folder: &str) -> String {
     let h = Hostile::new("POST", "/v1/upload/get-token/")
         .maybe_header("authorization", bearer(token))
-        .json_text(format!(r#"{{"chunks_number":{n},"folder_path":"{folder}"}}"#));
+        .json_text(format!(
+            r#"{{"chunks_number":{n},"folder_path":"{folder}"}}"#
+        ));
     let (status, v) = call(app, h).await;
     assert_eq!(status, 200, "{v}");
     v["token"].as_str().unwrap().to_owned()
@@ -69,8 +71,20 @@ fn bad_chunks_number() -> impl Strategy<Value = Option<String>> {
     prop_oneof![
         Just(None),
         prop::sample::select(vec![
-            "null", "0", "-1", "10001", "1.5", "\"abc\"", "\"1.5\"", "\"-1\"", "true", "[]", "{}",
-            "\"\"", "99999999999999999999", "1e400",
+            "null",
+            "0",
+            "-1",
+            "10001",
+            "1.5",
+            "\"abc\"",
+            "\"1.5\"",
+            "\"-1\"",
+            "true",
+            "[]",
+            "{}",
+            "\"\"",
+            "99999999999999999999",
+            "1e400",
         ])
         .prop_map(|s| Some(s.to_owned())),
         (10_001u64..u64::MAX).prop_map(|n| Some(n.to_string())),
@@ -92,7 +106,8 @@ fn bad_segment() -> impl Strategy<Value = String> {
 fn bad_folder_path() -> impl Strategy<Value = Option<String>> {
     prop_oneof![
         Just(None),
-        prop::sample::select(vec!["null", "1", "[]", "{}", "true"]).prop_map(|s| Some(s.to_owned())),
+        prop::sample::select(vec!["null", "1", "[]", "{}", "true"])
+            .prop_map(|s| Some(s.to_owned())),
         ("[a-z]{0,5}", bad_segment(), "[a-z]{0,5}")
             .prop_map(|(a, bad, b)| Some(js(&format!("{a}/{bad}/{b}")))),
         (205usize..400).prop_map(|n| Some(js(&"abcd/".repeat(n)))),
@@ -130,19 +145,36 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
         // temp-token with an x-expiration that is not a future unix time (400)
         (
             prop::sample::select(vec![
-                "0", "1", "-5", "1677336539.123", "abc", "NaN", "inf", "-inf", "1e400", "",
-                "0x7fffffff", "1_999_999_999", "99e99x", "１９９９９９９９９９",
+                "0",
+                "1",
+                "-5",
+                "1677336539.123",
+                "abc",
+                "NaN",
+                "inf",
+                "-inf",
+                "1e400",
+                "",
+                "0x7fffffff",
+                "1_999_999_999",
+                "99e99x",
+                "１９９９９９９９９９",
             ]),
             slash.clone()
         )
-            .prop_map(|(exp, s)| Hostile::new("GET", format!("/v1/dev/temp-token{s}"))
-                .header("api-key", USER_TOKEN)
-                .header("x-expiration", exp)),
+            .prop_map(
+                |(exp, s)| Hostile::new("GET", format!("/v1/dev/temp-token{s}"))
+                    .header("api-key", USER_TOKEN)
+                    .header("x-expiration", exp)
+            ),
         // get-token with a bad chunks_number or folder_path (400)
         (
             prop::bool::ANY,
             bad_chunks_number(),
-            prop_oneof![Just(Some(js("ok"))), tricky_name().prop_map(|s| Some(js(&s)))],
+            prop_oneof![
+                Just(Some(js("ok"))),
+                tricky_name().prop_map(|s| Some(js(&s)))
+            ],
             bad_folder_path(),
             slash.clone(),
         )
@@ -158,13 +190,19 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
             }),
         not_an_object().prop_map({
             let me = me.clone();
-            move |body| Hostile::new("POST", "/v1/upload/get-token/")
-                .maybe_header("authorization", me.clone())
-                .body(body)
+            move |body| {
+                Hostile::new("POST", "/v1/upload/get-token/")
+                    .maybe_header("authorization", me.clone())
+                    .body(body)
+            }
         }),
         // an upload request with one bad filename among good ones (400, nothing counts)
-        (bad_filename(), prop::bool::ANY, prop::sample::select(vec!["file", ""])).prop_map(
-            move |(bad, first, field)| {
+        (
+            bad_filename(),
+            prop::bool::ANY,
+            prop::sample::select(vec!["file", ""])
+        )
+            .prop_map(move |(bad, first, field)| {
                 let mut parts = vec![
                     Part::file(field, "ok.txt", b"fine".to_vec()),
                     Part::file(field, bad, b"evil".to_vec()),
@@ -177,8 +215,7 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
                     .header("x-dstor-upload-token", o1.clone())
                     .header("content-type", multipart_type())
                     .body(multipart(&parts))
-            }
-        ),
+            }),
         // conflicts, no files, not multipart, broken multipart, too big, an extra request
         (0..6usize, mangle(), 4097usize..9000).prop_map(move |(fault, m, big)| {
             let good = || Part::file("file", "b.txt", b"fine".to_vec());
@@ -189,10 +226,17 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
                     (o2.clone(), multipart_type(), multipart(&parts))
                 }
                 1 => {
-                    let parts = [Part::field("file", "no filename"), Part::file("file", "", b"x".to_vec())];
+                    let parts = [
+                        Part::field("file", "no filename"),
+                        Part::file("file", "", b"x".to_vec()),
+                    ];
                     (o2.clone(), multipart_type(), multipart(&parts))
                 }
-                2 => (o2.clone(), "application/octet-stream".to_owned(), b"fine".to_vec()),
+                2 => (
+                    o2.clone(),
+                    "application/octet-stream".to_owned(),
+                    b"fine".to_vec(),
+                ),
                 3 => {
                     let (ct, body) = mangled(&[good()], &m);
                     (o2.clone(), ct, body)
@@ -210,8 +254,12 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
                 .body(body)
         }),
         // a missing, unknown or foreign upload token (400 / 404)
-        (prop::option::of(foreign_token), prop::bool::ANY, slash.clone()).prop_map(
-            move |(token, status, s)| {
+        (
+            prop::option::of(foreign_token),
+            prop::bool::ANY,
+            slash.clone()
+        )
+            .prop_map(move |(token, status, s)| {
                 let h = if status {
                     Hostile::new("GET", format!("/v1/upload/get-status{s}"))
                 } else {
@@ -221,8 +269,7 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
                 };
                 h.maybe_header("authorization", m4.clone())
                     .maybe_header("x-dstor-upload-token", token)
-            }
-        ),
+            }),
         // the gateway: unknown CIDs, a folder without a path, paths that are not in it (404)
         (
             prop_oneof![
@@ -238,7 +285,11 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
         )
             .prop_map(move |(cid, path)| {
                 let rest: Vec<String> = path.iter().map(|p| seg(p)).collect();
-                let cid = if rest.is_empty() { cid } else { folder_cid.clone() };
+                let cid = if rest.is_empty() {
+                    cid
+                } else {
+                    folder_cid.clone()
+                };
                 let mut url = format!("/ipfs/{cid}");
                 for r in rest {
                     url.push('/');
@@ -247,12 +298,8 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
                 Hostile::new("GET", url).maybe_header("authorization", m5.clone())
             }),
         // no or garbage credentials (401)
-        (
-            prop::option::of(garbage_token()),
-            0..4usize,
-            slash,
-        )
-            .prop_map(move |(token, route, s)| {
+        (prop::option::of(garbage_token()), 0..4usize, slash,).prop_map(
+            move |(token, route, s)| {
                 let h = match route {
                     0 => Hostile::new("GET", format!("/v1/dev/temp-token{s}"))
                         .maybe_header("api-key", token),
@@ -269,7 +316,8 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
                         .maybe_header("authorization", token.map(|t| format!("Bearer {t}"))),
                 };
                 h
-            }),
+            }
+        ),
     ]
 }
 

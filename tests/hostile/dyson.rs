@@ -8,7 +8,6 @@ use crate::helpers::{TestApp, OTHER_TOKEN, USER_TOKEN};
 use crate::support::*;
 use proptest::prelude::*;
 
-
 #[derive(Clone, Debug)]
 struct Ids {
     /// alice's open task: 3 chunks of 8 bytes, chunk 0 sent.
@@ -69,7 +68,11 @@ async fn arrange(app: &TestApp) -> Ids {
 }
 
 /// For each create field (table of §4): values that certainly fail, and any value.
-fn create_fields() -> Vec<(&'static str, BoxedStrategy<Option<String>>, BoxedStrategy<Option<String>>)> {
+fn create_fields() -> Vec<(
+    &'static str,
+    BoxedStrategy<Option<String>>,
+    BoxedStrategy<Option<String>>,
+)> {
     let not_a_string = || {
         prop::sample::select(vec!["1", "true", "[]", "{}", "1.5"]).prop_map(|s| Some(s.to_owned()))
     };
@@ -92,7 +95,12 @@ fn create_fields() -> Vec<(&'static str, BoxedStrategy<Option<String>>, BoxedStr
         .boxed()
     };
     let optional = |valid: &'static str| {
-        prop_oneof![Just(None), Just(Some("null".to_owned())), Just(Some(valid.to_owned()))].boxed()
+        prop_oneof![
+            Just(None),
+            Just(Some("null".to_owned())),
+            Just(Some(valid.to_owned()))
+        ]
+        .boxed()
     };
     vec![
         ("hash", required_string(), any_string("0123")),
@@ -114,7 +122,11 @@ fn create_fields() -> Vec<(&'static str, BoxedStrategy<Option<String>>, BoxedStr
                 Just(Some("99999999999999999999999".to_owned())),
             ]
             .boxed(),
-            prop_oneof![Just(None), (0u64..100_000).prop_map(|n| Some(n.to_string()))].boxed(),
+            prop_oneof![
+                Just(None),
+                (0u64..100_000).prop_map(|n| Some(n.to_string()))
+            ]
+            .boxed(),
         ),
         ("content_type", required_string(), any_string("text/plain")),
         (
@@ -245,7 +257,14 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
         garbage_token().prop_map(|t| ("cookie", t)),
         Just(("basic", USER_TOKEN.to_owned())),
     ];
-    let (m1, m2, m3, m4, m5, m6) = (me.clone(), me.clone(), me.clone(), me.clone(), me.clone(), me.clone());
+    let (m1, m2, m3, m4, m5, m6) = (
+        me.clone(),
+        me.clone(),
+        me.clone(),
+        me.clone(),
+        me.clone(),
+        me.clone(),
+    );
     let (t2, t3, t4, t5) = (task.clone(), task.clone(), task.clone(), task.clone());
     let file = ids.file.clone();
     prop_oneof![
@@ -264,9 +283,11 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
         // a create body over max_json_bytes (413)
         (prefix.clone(), 4097usize..9000).prop_map({
             let me = me.clone();
-            move |(p, n)| Hostile::new("POST", format!("{p}/files/upload/create"))
-                .maybe_header("authorization", me.clone())
-                .json_text(format!(r#"{{"hash":{}}}"#, js(&"h".repeat(n))))
+            move |(p, n)| {
+                Hostile::new("POST", format!("{p}/files/upload/create"))
+                    .maybe_header("authorization", me.clone())
+                    .json_text(format!(r#"{{"hash":{}}}"#, js(&"h".repeat(n))))
+            }
         }),
         (prefix.clone(), bad_index()).prop_map(move |(p, index)| Hostile::new(
             "POST",
@@ -279,19 +300,14 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
         (
             prefix.clone(),
             0u32..3,
-            prop_oneof![
-                mangle().prop_map(Some),
-                Just(None),
-            ],
+            prop_oneof![mangle().prop_map(Some), Just(None),],
             prop::sample::select(vec!["chunk", "Chunk", "chunk ", "file", ""]),
             prop::collection::vec(any::<u8>(), 0..64),
         )
             .prop_map(move |(p, index, m, name, data)| {
                 let (ct, body) = match m {
                     Some(m) => mangled(&[Part::file("chunk", "c", data)], &m),
-                    None if name == "chunk" => {
-                        ("application/octet-stream".to_owned(), data)
-                    }
+                    None if name == "chunk" => ("application/octet-stream".to_owned(), data),
                     None => (multipart_type(), multipart(&[Part::file(name, "c", data)])),
                 };
                 Hostile::new("POST", format!("{p}/files/upload/chunk/{t3}/{index}"))
@@ -326,7 +342,11 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
                 Hostile::new(method, path)
                     .maybe_header("authorization", me.clone())
                     .header("content-type", multipart_type())
-                    .body(if method == "HEAD" { Vec::new() } else { chunk_body(b"x") })
+                    .body(if method == "HEAD" {
+                        Vec::new()
+                    } else {
+                        chunk_body(b"x")
+                    })
             }
         }),
         // no or garbage credentials on every route (401, empty)
@@ -362,4 +382,3 @@ fn hostile_requests_get_a_dyson_4xx_and_change_nothing() {
     let ids = rt.block_on(arrange(&app));
     run_hostile("dyson", &rt, &app, Format::Dyson, strategy(ids));
 }
-

@@ -81,8 +81,10 @@ async fn arrange(app: &TestApp) -> Ids {
 fn bad_name() -> impl Strategy<Value = Option<String>> {
     prop_oneof![
         Just(None),
-        prop::sample::select(vec!["null", "1", "true", "[]", "{}", "1.5", "\"   \"", "\"\""])
-            .prop_map(|s| Some(s.to_owned())),
+        prop::sample::select(vec![
+            "null", "1", "true", "[]", "{}", "1.5", "\"   \"", "\"\""
+        ])
+        .prop_map(|s| Some(s.to_owned())),
         (256usize..2000).prop_map(|n| Some(js(&"x".repeat(n)))),
         // Taken by another file of alice's (trimmed first); "open.jpg" would be the updated
         // file's own name, which is allowed.
@@ -272,18 +274,23 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
         // fields fail
         not_an_object().prop_map({
             let me = me.clone();
-            move |body| Hostile::new("POST", "/api/files")
-                .maybe_header("authorization", me.clone())
-                .header("content-type", "application/json")
-                .body(body)
+            move |body| {
+                Hostile::new("POST", "/api/files")
+                    .maybe_header("authorization", me.clone())
+                    .header("content-type", "application/json")
+                    .body(body)
+            }
         }),
         // update with an invalid field; or any update of a completed file (400)
         (invalid_fields(false), prop::bool::ANY, prop::bool::ANY).prop_map(
             move |(body, put, completed)| {
                 let id = if completed { done } else { open };
-                Hostile::new(if put { "PUT" } else { "PATCH" }, format!("/api/files/{id}"))
-                    .maybe_header("authorization", m2.clone())
-                    .json_text(body)
+                Hostile::new(
+                    if put { "PUT" } else { "PATCH" },
+                    format!("/api/files/{id}"),
+                )
+                .maybe_header("authorization", m2.clone())
+                .json_text(body)
             }
         ),
         // JSON bodies over max_json_bytes (413)
@@ -299,12 +306,17 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
                 .json_text(format!(r#"{{"name":{}}}"#, js(&"n".repeat(n))))
         }),
         // a chunk with the wrong content type (400)
-        (wrong_chunk_type(), prop::collection::vec(any::<u8>(), 0..64)).prop_map(
-            move |(ct, body)| Hostile::new("PATCH", format!("/api/files/{open}/uploads/{up1}"))
-                .maybe_header("authorization", m4.clone())
-                .maybe_header("content-type", ct)
-                .body(body)
-        ),
+        (
+            wrong_chunk_type(),
+            prop::collection::vec(any::<u8>(), 0..64)
+        )
+            .prop_map(move |(ct, body)| Hostile::new(
+                "PATCH",
+                format!("/api/files/{open}/uploads/{up1}")
+            )
+            .maybe_header("authorization", m4.clone())
+            .maybe_header("content-type", ct)
+            .body(body)),
         // a chunk over upload_max_size (413)
         (1025usize..4000).prop_map(move |n| Hostile::new(
             "PUT",
@@ -345,9 +357,11 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
         )
             .prop_map({
                 let me = me.clone();
-                move |(filters, name)| Hostile::new("POST", "/api/files/search")
-                    .maybe_header("authorization", me.clone())
-                    .json_text(format!(r#"{{"filters":{filters},"q":{}}}"#, js(&name)))
+                move |(filters, name)| {
+                    Hostile::new("POST", "/api/files/search")
+                        .maybe_header("authorization", me.clone())
+                        .json_text(format!(r#"{{"filters":{filters},"q":{}}}"#, js(&name)))
+                }
             }),
         // paths with no route and methods a route lacks (404 / 405)
         (
@@ -358,10 +372,12 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
             prop::sample::select(vec!["GET", "POST", "DELETE"])
         )
             .prop_map({
-            let me = me.clone();
-            move |(name, method)| Hostile::new(method, format!("/api/files/{}", seg(&name)))
-                .maybe_header("authorization", me.clone())
-        }),
+                let me = me.clone();
+                move |(name, method)| {
+                    Hostile::new(method, format!("/api/files/{}", seg(&name)))
+                        .maybe_header("authorization", me.clone())
+                }
+            }),
         Just(Hostile::new("DELETE", "/api/settings")),
         // no or garbage credentials on every route (403)
         (auth, routes, invalid_fields(true)).prop_map(|(auth, (method, path), body)| {

@@ -111,8 +111,19 @@ pub fn js(s: &str) -> String {
 pub fn not_an_object() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         prop::sample::select(vec![
-            "", "null", "[]", "[{}]", "1", "\"x\"", "{", "{\"a\":", "{\"a\":1,}", "{'a':1}",
-            "\u{feff}", "{\"a\":1}}", "true",
+            "",
+            "null",
+            "[]",
+            "[{}]",
+            "1",
+            "\"x\"",
+            "{",
+            "{\"a\":",
+            "{\"a\":1,}",
+            "{'a':1}",
+            "\u{feff}",
+            "{\"a\":1}}",
+            "true",
         ])
         .prop_map(|s| s.as_bytes().to_vec()),
         prop::collection::vec(any::<u8>(), 1..200),

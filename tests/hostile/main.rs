@@ -18,6 +18,5 @@ mod dyson;
 mod filesnest;
 mod gen;
 mod limits;
-mod native;
 mod spika;
 mod support;

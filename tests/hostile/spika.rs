@@ -50,8 +50,7 @@ async fn arrange(app: &TestApp) -> Ids {
 
 fn valid_client_id(s: &str) -> bool {
     (1..=128).contains(&s.len())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._~-".contains(&b))
         && s != "."
         && s != ".."
@@ -61,8 +60,10 @@ fn valid_client_id(s: &str) -> bool {
 fn bad_client_id() -> impl Strategy<Value = Option<String>> {
     prop_oneof![
         Just(None),
-        prop::sample::select(vec!["null", "\"\"", "1", "[]", "{}", "true", "\".\"", "\"..\""])
-            .prop_map(|s| Some(s.to_owned())),
+        prop::sample::select(vec![
+            "null", "\"\"", "1", "[]", "{}", "true", "\".\"", "\"..\""
+        ])
+        .prop_map(|s| Some(s.to_owned())),
         tricky_name()
             .prop_filter("refused by §3", |s| !valid_client_id(s))
             .prop_map(|s| Some(js(&s))),
@@ -74,12 +75,26 @@ fn bad_base64() -> impl Strategy<Value = Option<String>> {
     prop_oneof![
         Just(None),
         prop::sample::select(vec![
-            "null", "\"\"", "1", "[]", "{}", "\"Q\"", "\"QQQQQ\"", "\"====\"", "\"QQ=Q\"",
-            "\"QQ==QQ==\"", "\"QQ===\"", "\"@@@@\"", "\"ＱＱ==\"", "\"QQ\\u0000=\"", "\"Q.Q=\"",
+            "null",
+            "\"\"",
+            "1",
+            "[]",
+            "{}",
+            "\"Q\"",
+            "\"QQQQQ\"",
+            "\"====\"",
+            "\"QQ=Q\"",
+            "\"QQ==QQ==\"",
+            "\"QQ===\"",
+            "\"@@@@\"",
+            "\"ＱＱ==\"",
+            "\"QQ\\u0000=\"",
+            "\"Q.Q=\"",
         ])
         .prop_map(|s| Some(s.to_owned())),
         // a valid prefix followed by a character outside both alphabets
-        ("[A-Za-z0-9+/]{0,16}", "[!-*,.:-@\\[-^`{-~]").prop_map(|(a, b)| Some(js(&format!("{a}{b}")))),
+        ("[A-Za-z0-9+/]{0,16}", "[!-*,.:-@\\[-^`{-~]")
+            .prop_map(|(a, b)| Some(js(&format!("{a}{b}")))),
     ]
 }
 
@@ -87,7 +102,15 @@ fn bad_offset() -> impl Strategy<Value = Option<String>> {
     prop_oneof![
         Just(None),
         prop::sample::select(vec![
-            "null", "\"1\"", "1.5", "-1", "100000", "true", "[]", "\"\"", "1e300",
+            "null",
+            "\"1\"",
+            "1.5",
+            "-1",
+            "100000",
+            "true",
+            "[]",
+            "\"\"",
+            "1e300",
             "99999999999999999999999",
         ])
         .prop_map(|s| Some(s.to_owned())),
@@ -100,9 +123,27 @@ fn bad_offset() -> impl Strategy<Value = Option<String>> {
 fn invalid_chunk() -> impl Strategy<Value = String> {
     (
         0..4usize,
-        (bad_base64(), prop_oneof![Just(Some("\"QQ==\"".to_owned())), json_junk().prop_map(Some)]),
-        (bad_offset(), prop_oneof![(0u64..5).prop_map(|n| Some(n.to_string())), json_junk().prop_map(Some)]),
-        (bad_client_id(), prop_oneof![Just(Some(js("new-x"))), tricky_name().prop_map(|s| Some(js(&s)))]),
+        (
+            bad_base64(),
+            prop_oneof![
+                Just(Some("\"QQ==\"".to_owned())),
+                json_junk().prop_map(Some)
+            ],
+        ),
+        (
+            bad_offset(),
+            prop_oneof![
+                (0u64..5).prop_map(|n| Some(n.to_string())),
+                json_junk().prop_map(Some)
+            ],
+        ),
+        (
+            bad_client_id(),
+            prop_oneof![
+                Just(Some(js("new-x"))),
+                tricky_name().prop_map(|s| Some(js(&s)))
+            ],
+        ),
     )
         .prop_map(|(which, chunk, offset, client)| {
             let pick = |i: usize, (bad, any): (Option<String>, Option<String>)| {
@@ -123,7 +164,11 @@ fn invalid_chunk() -> impl Strategy<Value = String> {
             } else {
                 (pick(0, chunk), pick(1, offset))
             };
-            object(&[("chunk", chunk), ("offset", offset), ("clientId", client_id)])
+            object(&[
+                ("chunk", chunk),
+                ("offset", offset),
+                ("clientId", client_id),
+            ])
         })
 }
 
@@ -131,33 +176,46 @@ fn invalid_chunk() -> impl Strategy<Value = String> {
 /// alone is left out: the engine records the mismatch on the upload, see
 /// docs/reliability.md, "Hostile input".)
 fn invalid_verify() -> impl Strategy<Value = String> {
-    (0..10usize, json_junk(), tricky_name(), "[0-9a-f]{64}").prop_map(|(fault, junk, name, hash)| {
-        let mut fields: Vec<(&str, Option<String>)> = vec![
-            ("total", Some("1".into())),
-            ("size", Some("7".into())),
-            ("mimeType", Some(js("text/plain"))),
-            ("fileName", Some(js(if name.is_empty() { "n" } else { &name }))),
-            ("clientId", Some(js("collect-a"))),
-            ("fileHash", Some(js(&hash))),
-            ("type", Some(js("message"))),
-        ];
-        match fault {
-            0 => fields[0].1 = Some(["0", "-1", "100001", "1.5", "\"1\""][hash.len() % 5].into()),
-            1 => fields[1].1 = Some("0".into()),
-            2 => fields[2].1 = None,
-            3 => fields[3].1 = Some(js(&"n".repeat(256))),
-            4 => fields[4].1 = Some(js("../collect-a")),
-            5 => fields[5].1 = Some("\"\"".into()),
-            6 => fields.push(("metaData", Some(r#"{"width":"wide"}"#.into()))),
-            // chunk 1 never arrived
-            7 => fields[0].1 = Some("2".into()),
-            // already verified
-            8 => fields[4].1 = Some(js("done-a")),
-            // a wrong type for a field, whatever the junk is, unless it happens to fit
-            _ => fields[6].1 = Some(if junk.starts_with('"') { "7".into() } else { junk }),
-        }
-        object(&fields)
-    })
+    (0..10usize, json_junk(), tricky_name(), "[0-9a-f]{64}").prop_map(
+        |(fault, junk, name, hash)| {
+            let mut fields: Vec<(&str, Option<String>)> = vec![
+                ("total", Some("1".into())),
+                ("size", Some("7".into())),
+                ("mimeType", Some(js("text/plain"))),
+                (
+                    "fileName",
+                    Some(js(if name.is_empty() { "n" } else { &name })),
+                ),
+                ("clientId", Some(js("collect-a"))),
+                ("fileHash", Some(js(&hash))),
+                ("type", Some(js("message"))),
+            ];
+            match fault {
+                0 => {
+                    fields[0].1 = Some(["0", "-1", "100001", "1.5", "\"1\""][hash.len() % 5].into())
+                }
+                1 => fields[1].1 = Some("0".into()),
+                2 => fields[2].1 = None,
+                3 => fields[3].1 = Some(js(&"n".repeat(256))),
+                4 => fields[4].1 = Some(js("../collect-a")),
+                5 => fields[5].1 = Some("\"\"".into()),
+                6 => fields.push(("metaData", Some(r#"{"width":"wide"}"#.into()))),
+                // chunk 1 never arrived
+                7 => fields[0].1 = Some("2".into()),
+                // already verified
+                8 => fields[4].1 = Some(js("done-a")),
+                // a wrong type for a field, whatever the junk is, unless it happens to fit
+                _ => {
+                    fields[6].1 = Some(if junk.starts_with('"') {
+                        "7".into()
+                    } else {
+                        junk
+                    })
+                }
+            }
+            object(&fields)
+        },
+    )
 }
 
 fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
@@ -184,13 +242,25 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
     ];
     let file = ids.file;
     prop_oneof![
-        (base.clone(), invalid_chunk())
-            .prop_map(move |(b, body)| as_me("POST", format!("{b}/files")).json_text(body)),
-        (base.clone(), invalid_verify())
-            .prop_map(move |(b, body)| as_me("POST", format!("{b}/files/verify")).json_text(body)),
+        (base.clone(), invalid_chunk()).prop_map(move |(b, body)| as_me(
+            "POST",
+            format!("{b}/files")
+        )
+        .json_text(body)),
+        (base.clone(), invalid_verify()).prop_map(move |(b, body)| as_me(
+            "POST",
+            format!("{b}/files/verify")
+        )
+        .json_text(body)),
         (base.clone(), not_an_object(), prop::bool::ANY).prop_map(move |(b, body, verify)| {
-            let path = if verify { format!("{b}/files/verify") } else { format!("{b}/files") };
-            as_me("POST", path).header("content-type", "application/json").body(body)
+            let path = if verify {
+                format!("{b}/files/verify")
+            } else {
+                format!("{b}/files")
+            };
+            as_me("POST", path)
+                .header("content-type", "application/json")
+                .body(body)
         }),
         // bodies over max_json_bytes, with and without Content-Length (413)
         (base.clone(), 4097usize..12_000).prop_map(move |(b, n)| {

@@ -3,8 +3,8 @@
 //! check, and the property runner that ties them together.
 
 use crate::helpers::TestApp;
-use chunkgate::engine::Inventory;
 use chunkgate::config::Settings;
+use chunkgate::engine::Inventory;
 use proptest::strategy::Strategy;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::Value;
@@ -176,7 +176,11 @@ fn list(root: &Path, dir: &Path, out: &mut BTreeMap<String, (u64, String)>) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         if rel == "meta" {
             continue;
         }
@@ -184,7 +188,10 @@ fn list(root: &Path, dir: &Path, out: &mut BTreeMap<String, (u64, String)>) {
             out.insert(format!("{rel}/"), (0, String::new()));
             list(root, &path, out);
         } else if let Ok(bytes) = std::fs::read(&path) {
-            out.insert(rel, (bytes.len() as u64, hex::encode(Sha256::digest(&bytes))));
+            out.insert(
+                rel,
+                (bytes.len() as u64, hex::encode(Sha256::digest(&bytes))),
+            );
         }
     }
 }
@@ -198,7 +205,11 @@ pub fn difference(before: &Snapshot, after: &Snapshot) -> String {
             out.push_str(&format!("{name} changed:\n  before {x}\n  after  {y}\n"));
         }
     };
-    part("uploads", format!("{:?}", b.uploads), format!("{:?}", a.uploads));
+    part(
+        "uploads",
+        format!("{:?}", b.uploads),
+        format!("{:?}", a.uploads),
+    );
     part("files", format!("{:?}", b.files), format!("{:?}", a.files));
     part(
         "records",
@@ -291,7 +302,11 @@ pub fn check_format(format: Format, a: &Answer) -> Result<(), String> {
                     &a.body[..],
                     b"No access token" | b"Invalid access token" | b"Access token expired"
                 );
-                if !ok || !a.content_type().is_some_and(|c| c.starts_with("text/plain")) {
+                if !ok
+                    || !a
+                        .content_type()
+                        .is_some_and(|c| c.starts_with("text/plain"))
+                {
                     return Err("a 401 must be one of the plain-text bodies".into());
                 }
             } else {
@@ -358,9 +373,8 @@ pub fn run_hostile<S>(
             }
             // A HEAD answer has no body to check.
             if h.method != "HEAD" {
-                check_format(format, &a).map_err(|e| {
-                    TestCaseError::fail(format!("{} answer {a:?}: {e}", a.status))
-                })?;
+                check_format(format, &a)
+                    .map_err(|e| TestCaseError::fail(format!("{} answer {a:?}: {e}", a.status)))?;
             }
             let health = app.get_healthz().await.status();
             if health != 200 {
@@ -402,7 +416,10 @@ pub fn run_hostile<S>(
 /// JSON); panics when it cannot be sent.
 pub async fn call(app: &TestApp, h: Hostile) -> (u16, Value) {
     let a = send(app, &h).await.unwrap_or_else(|e| panic!("{e}: {h:?}"));
-    (a.status, serde_json::from_slice(&a.body).unwrap_or(Value::Null))
+    (
+        a.status,
+        serde_json::from_slice(&a.body).unwrap_or(Value::Null),
+    )
 }
 
 /// Polls `check` (up to ~10 s, for work a dialect finishes in the background).

@@ -46,7 +46,13 @@ async fn audioboom_sizes_pass_at_their_limits_and_are_refused_above() {
     let dialect = refused(&app, create(USER_TOKEN, 51, b"x"), 422, Format::Audioboom).await;
     let server = TestApp::spawn_with(|s| s.max_upload_size = 40).await;
     expect(&server, create(USER_TOKEN, 40, b"x"), 201).await;
-    let global = refused(&server, create(USER_TOKEN, 41, b"x"), 413, Format::Audioboom).await;
+    let global = refused(
+        &server,
+        create(USER_TOKEN, 41, b"x"),
+        413,
+        Format::Audioboom,
+    )
+    .await;
 
     assert_eq!(
         description(&dialect),

@@ -39,7 +39,10 @@ async fn dstor_requests_pass_at_max_request_bytes_and_get_413_above() {
     expect(&app, at(1000, "a.bin"), 200).await;
     let body = refused(&app, at(1001, "b.bin"), 413, Format::Dstor).await;
 
-    assert_eq!(body.to_string(), r#"{"message":"Request entity too large"}"#);
+    assert_eq!(
+        body.to_string(),
+        r#"{"message":"Request entity too large"}"#
+    );
 }
 
 #[tokio::test]

@@ -14,7 +14,10 @@ fn create(token: &str, name: &str, chunks: u64) -> Hostile {
 }
 
 fn chunk(file: &Value, number: usize, data: Vec<u8>) -> Hostile {
-    let (id, upload) = (&file["data"]["id"], &file["data"]["uploads"][number - 1]["id"]);
+    let (id, upload) = (
+        &file["data"]["id"],
+        &file["data"]["uploads"][number - 1]["id"],
+    );
     Hostile::new("PUT", format!("/api/files/{id}/uploads/{upload}"))
         .header("authorization", format!("Bearer {USER_TOKEN}"))
         .header("content-type", "application/octet-stream")
@@ -100,5 +103,8 @@ async fn filesnest_open_files_per_principal_pass_at_the_limit_and_get_403_above(
     eventually(done).await;
     expect(&app, create(USER_TOKEN, "c", 1), 201).await;
 
-    assert_eq!(body.to_string(), r#"{"message":"This action is unauthorized."}"#);
+    assert_eq!(
+        body.to_string(),
+        r#"{"message":"This action is unauthorized."}"#
+    );
 }

@@ -73,7 +73,13 @@ async fn spika_uploads_pass_at_max_upload_size_and_get_413_above() {
     expect(&app, chunk(USER_TOKEN, "fits", 1, &[2; 4]), 200).await;
     expect(&app, chunk(USER_TOKEN, "over", 0, &[1; 6]), 200).await;
 
-    let body = refused(&app, chunk(USER_TOKEN, "over", 1, &[2; 5]), 413, Format::Spika).await;
+    let body = refused(
+        &app,
+        chunk(USER_TOKEN, "over", 1, &[2; 5]),
+        413,
+        Format::Spika,
+    )
+    .await;
 
     assert_eq!(body["message"], "Request entity too large");
 }
@@ -88,8 +94,5 @@ async fn spika_unverified_uploads_per_principal_pass_at_the_limit_and_get_400_ab
     expect(&app, chunk(USER_TOKEN, "c1", 1, b"y"), 200).await;
     expect(&app, chunk(OTHER_TOKEN, "c3", 0, b"x"), 200).await;
 
-    assert_eq!(
-        body["message"],
-        "Too many unverified uploads (at most 2)"
-    );
+    assert_eq!(body["message"], "Too many unverified uploads (at most 2)");
 }
