@@ -7,7 +7,8 @@
 //! forms and the `dialect` log field are handled in one place). To mount it, declare
 //! `pub mod <name>;` below and fill its row of [`DIALECTS`]: `configure`, the path prefixes whose
 //! unmatched requests it answers (`owns`, relative to its mount prefix) and the handler that
-//! renders its legacy "no such route" answer (`unmatched`). A request no route matches goes to
+//! renders its legacy "no such route" answer (`unmatched`), and optionally an `expect` check
+//! that may refuse an `Expect: 100-continue` request from its head ([`expect`]). A request no route matches goes to
 //! the enabled dialect owning the longest matching prefix (so `/api/upload/...` can be Spika's
 //! while the rest of `/api/...` is FilesNest's).
 //! Its settings are `ctx.settings.dialects.<name>` (`src/config/dialects.rs`).
@@ -24,6 +25,7 @@ pub mod audioboom;
 pub mod cors;
 pub mod dstor;
 pub mod dyson;
+pub mod expect;
 pub mod filesnest;
 pub mod spika;
 
@@ -52,6 +54,9 @@ pub struct Dialect {
     /// Path prefixes (below the mount prefix) whose unmatched requests this dialect answers.
     pub owns: &'static [&'static str],
     pub unmatched: Option<Unmatched>,
+    /// Answers `Expect: 100-continue` requests from their head (see [`expect`]); `None`: the
+    /// server always sends `100 Continue`.
+    pub expect: Option<expect::Expect>,
 }
 
 /// Every dialect, in mount order.
@@ -61,30 +66,35 @@ pub const DIALECTS: [Dialect; 5] = [
         configure: Some(filesnest::configure),
         owns: &["/api"],
         unmatched: Some(filesnest::unmatched),
+        expect: Some(filesnest::expect),
     },
     Dialect {
         name: "dyson",
         configure: Some(dyson::configure),
         owns: dyson::OWNS,
         unmatched: Some(dyson::unmatched),
+        expect: None,
     },
     Dialect {
         name: "audioboom",
         configure: Some(audioboom::configure),
         owns: audioboom::OWNS,
         unmatched: Some(audioboom::unmatched),
+        expect: None,
     },
     Dialect {
         name: "spika",
         configure: Some(spika::configure),
         owns: spika::OWNS,
         unmatched: Some(spika::unmatched),
+        expect: None,
     },
     Dialect {
         name: "dstor",
         configure: Some(dstor::configure),
         owns: dstor::OWNS,
         unmatched: Some(dstor::unmatched),
+        expect: None,
     },
 ];
 

@@ -4,14 +4,19 @@
 
 use crate::auth::{AuthError, Authenticator, DevToken};
 use crate::config::Settings;
+use crate::dialects::expect::ExpectGate;
 use crate::dialects::{self, DialectContext};
 use crate::engine::{self, Engine};
 use crate::native;
 use crate::telemetry::RequestSpan;
-use actix_web::dev::Server;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_http::{HttpService, Request, Response};
+use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_web::body::BoxBody;
+use actix_web::dev::{AppConfig, Server};
+use actix_web::{web, App, HttpResponse};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_actix_web::TracingLogger;
@@ -112,29 +117,56 @@ impl Application {
         let unmatched = web::Data::new(dialects::UnmatchedRoutes::from_settings(&settings));
         let context = DialectContext::new(engine_data.clone(), auth_data.clone(), settings);
 
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(TracingLogger::<RequestSpan>::new())
-                .app_data(engine_data.clone())
-                .app_data(auth_data.clone())
-                .app_data(web::PayloadConfig::new(DEFAULT_BODY_LIMIT))
-                .app_data(web::JsonConfig::default().limit(DEFAULT_BODY_LIMIT))
-                // GET /healthz
-                .route("/healthz", web::get().to(healthz))
-                .configure(native::configure)
-                .configure(|cfg| dialects::configure(cfg, &context))
-                .app_data(unmatched.clone())
-                .default_service(web::to(dialects::unmatched))
-        })
-        .client_request_timeout(request_timeout)
-        // Mobile and browser clients reuse connections between chunks; a short idle timeout
-        // (actix's default is 5 s) races with a client sending its next chunk on a connection
-        // the server is closing, which the client sees as a dropped request.
-        .keep_alive(Duration::from_secs(KEEP_ALIVE_SECS))
-        .shutdown_timeout(shutdown_timeout)
-        .listen(listener)
-        .map_err(bind_error)?
-        .run();
+        let server = actix_server::Server::build().shutdown_timeout(shutdown_timeout);
+        let graceful = server.graceful_shutdown_signal();
+        let server = server
+            .listen("chunkgate", listener, move || {
+                let context = context.clone();
+                let unmatched = unmatched.clone();
+                let (engine_data, auth_data) = (engine_data.clone(), auth_data.clone());
+                let app = App::new()
+                    .wrap(TracingLogger::<RequestSpan>::new())
+                    .app_data(engine_data)
+                    .app_data(auth_data)
+                    .app_data(web::PayloadConfig::new(DEFAULT_BODY_LIMIT))
+                    .app_data(web::JsonConfig::default().limit(DEFAULT_BODY_LIMIT))
+                    // GET /healthz
+                    .route("/healthz", web::get().to(healthz))
+                    .configure(native::configure)
+                    .configure(|cfg| dialects::configure(cfg, &context))
+                    .app_data(unmatched)
+                    .default_service(web::to(dialects::unmatched))
+                    .into_factory()
+                    .map_err(|e: actix_web::Error| e.error_response());
+                let gate = Rc::new(ExpectGate::new(&context));
+                let graceful = graceful.clone();
+                HttpService::build()
+                    // Lets idle keep-alive connections close at once on a graceful stop.
+                    .graceful_shutdown_signal(move || {
+                        let signal = graceful.clone();
+                        async move { signal.notified().await }
+                    })
+                    .client_request_timeout(request_timeout)
+                    // Mobile and browser clients reuse connections between chunks; a short idle
+                    // timeout (actix's default is 5 s) races with a client sending its next chunk
+                    // on a connection the server is closing, which the client sees as a dropped
+                    // request.
+                    .keep_alive(Duration::from_secs(KEEP_ALIVE_SECS))
+                    .local_addr(addr)
+                    .expect(fn_service(move |req: Request| {
+                        let gate = gate.clone();
+                        async move {
+                            match gate.check(req.head()).await {
+                                None => Ok(req),
+                                Some(answer) => Err(Response::<BoxBody>::from(answer)),
+                            }
+                        }
+                    }))
+                    .finish(map_config(app, |_| AppConfig::default()))
+                    .tcp()
+            })
+            .map_err(bind_error)?
+            .run();
 
         Ok(Application {
             addr,

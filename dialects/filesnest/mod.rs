@@ -23,6 +23,7 @@ mod uploads;
 mod validate;
 
 pub use error::FilesnestError;
+pub use uploads::expect;
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use std::sync::{Arc, Mutex, Weak};
@@ -60,7 +61,16 @@ impl Filesnest {
 
     /// The caller's principal (§2): a missing, empty, unknown or expired token is 403.
     async fn authenticate(&self, req: &HttpRequest) -> Result<Principal, FilesnestError> {
-        let token = parse::bearer_token(req.headers()).ok_or(FilesnestError::Unauthorized)?;
+        self.authenticate_headers(req.headers()).await
+    }
+
+    /// [`authenticate`](Self::authenticate) from the headers alone (for `Expect`, before a
+    /// request exists).
+    async fn authenticate_headers(
+        &self,
+        headers: &actix_web::http::header::HeaderMap,
+    ) -> Result<Principal, FilesnestError> {
+        let token = parse::bearer_token(headers).ok_or(FilesnestError::Unauthorized)?;
         match self.auth.authenticate(token).await {
             AuthOutcome::Principal(p) => Ok(p),
             AuthOutcome::Invalid | AuthOutcome::Expired => Err(FilesnestError::Unauthorized),

@@ -1,8 +1,14 @@
 //! The upload routes (specs/filesnest.md §5.2, §5.8): store a chunk into its placeholder, list
 //! a file's uploads, show one.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use std::rc::Rc;
+
+use actix_web::dev::RequestHead;
+use actix_web::http::header::HeaderMap;
+use actix_web::http::Method;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use bytes::Bytes;
+use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 
@@ -12,6 +18,8 @@ use super::model::{now, Data, FileRecord, UploadJson, UploadRecord};
 use super::page::paginate;
 use super::parse::{self, ListQuery, PathId};
 use super::Filesnest;
+use crate::dialects::expect::ExpectCheck;
+use crate::dialects::DialectContext;
 use crate::engine::{ChunkIndex, Engine, Error, Principal, UploadId};
 use crate::telemetry;
 
@@ -37,6 +45,50 @@ async fn file_and_upload(
     Ok((file, upload))
 }
 
+/// §5.2 steps 4–5, from the headers: the exact content type, then a declared length within the
+/// limit (a chunked body is counted while it streams).
+fn check_body_headers(state: &Filesnest, headers: &HeaderMap) -> Result<(), FilesnestError> {
+    if !parse::is_octet_stream(headers) {
+        return Err(FilesnestError::InvalidContentType);
+    }
+    if parse::content_length(headers).is_some_and(|n| n > state.settings.upload_max_size) {
+        return Err(FilesnestError::TooLarge);
+    }
+    Ok(())
+}
+
+/// `Expect: 100-continue` on a chunk route (§5.2): the five checks run on the head, and a
+/// request that fails one gets its answer without `100 Continue`, so the client never sends a
+/// body that would be refused (curl waits up to a second for the `100`, then sends anyway).
+pub fn expect(ctx: &DialectContext) -> ExpectCheck {
+    let state = Rc::new(Filesnest::new(ctx));
+    let base = ctx.path("/api/files/");
+    Rc::new(move |head: &RequestHead| {
+        if !matches!(head.method, Method::PUT | Method::PATCH) {
+            return None;
+        }
+        let (file_id, upload_id) = chunk_route_ids(head.uri.path(), &base)?;
+        let (state, headers) = (state.clone(), head.headers.clone());
+        Some(Box::pin(async move {
+            let checked = async {
+                let owner = state.authenticate_headers(&headers).await?;
+                file_and_upload(&state, &owner, &file_id, &upload_id).await?;
+                check_body_headers(&state, &headers)
+            };
+            checked.await.err().map(|e| e.error_response())
+        }) as LocalBoxFuture<'static, _>)
+    })
+}
+
+/// The ids of `{base}{file_id}/uploads/{upload_id}[/]`, both ASCII digits (the route's pattern).
+fn chunk_route_ids(path: &str, base: &str) -> Option<(PathId, PathId)> {
+    let rest = path.strip_prefix(base)?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let (file, upload) = rest.split_once("/uploads/")?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(file) && digits(upload)).then(|| (PathId::parse(file), PathId::parse(upload)))
+}
+
 /// `PATCH|PUT /api/files/{file_id}/uploads/{upload_id}` (§5.2): the raw body is the chunk.
 /// Both verbs, because curl's upload mode sends PUT (§10).
 pub async fn handle_update(
@@ -53,13 +105,8 @@ pub async fn handle_update(
     let shared = slot.lock.read().await;
     let (file, upload) = file_and_upload(&state, &owner, &file_id, &upload_id).await?;
     telemetry::record_upload_id(&req, &file.id);
-    if !parse::is_octet_stream(req.headers()) {
-        return Err(FilesnestError::InvalidContentType);
-    }
+    check_body_headers(&state, req.headers())?;
     let limit = state.settings.upload_max_size;
-    if parse::content_length(req.headers()).is_some_and(|n| n > limit) {
-        return Err(FilesnestError::TooLarge);
-    }
 
     let stored = stream_chunk(
         &state.engine,

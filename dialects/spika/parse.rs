@@ -16,19 +16,11 @@ pub const MAX_SAFE_INTEGER: i128 = 9_007_199_254_740_991;
 /// `POST /api/upload/files`.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ChunkRequest {
-    /// The chunk's base64 text, checked by [`decode::is_valid`]; see [`ChunkRequest::decode`].
-    pub chunk: String,
+    /// The chunk's bytes, decoded from its base64 text by [`decode::decode`].
+    pub data: Vec<u8>,
     /// The chunk's index (the legacy field is called `offset`).
     pub offset: u64,
     pub client_id: String,
-}
-
-impl ChunkRequest {
-    /// The chunk's bytes (the text is consumed: one decoded copy, no second text).
-    pub fn decode(self) -> Result<(Vec<u8>, u64, String), SpikaError> {
-        let data = decode::decode(self.chunk).map_err(|_| invalid_base64())?;
-        Ok((data, self.offset, self.client_id))
-    }
 }
 
 /// `POST /api/upload/files/verify`.
@@ -46,10 +38,9 @@ fn invalid_base64() -> SpikaError {
 /// Parses a chunk body; `max_chunks` is `spika.max_chunks`.
 pub fn parse_chunk(body: &[u8], max_chunks: u64) -> Result<ChunkRequest, SpikaError> {
     let mut f = Fields::from_body(body)?;
-    let chunk = f.string("chunk")?;
-    if !decode::is_valid(&chunk) {
-        return Err(invalid_base64());
-    }
+    // Decoded here, in field order: the text is consumed, so one decoded copy stays and no
+    // second copy of the text.
+    let data = decode::decode(f.string("chunk")?).map_err(|_| invalid_base64())?;
     let offset = f.integer("offset")?;
     let offset = at_least("offset", offset, 0)?;
     if offset >= i128::from(max_chunks) {
@@ -57,7 +48,7 @@ pub fn parse_chunk(body: &[u8], max_chunks: u64) -> Result<ChunkRequest, SpikaEr
     }
     let client_id = f.client_id()?;
     Ok(ChunkRequest {
-        chunk,
+        data,
         offset: offset as u64,
         client_id,
     })
@@ -270,14 +261,10 @@ mod tests {
         assert_eq!(
             parsed,
             ChunkRequest {
-                chunk: "SGVsbG8s\nIA==".into(),
+                data: b"Hello, ".to_vec(),
                 offset: 0,
                 client_id: "c1a2b3".into()
             }
-        );
-        assert_eq!(
-            parsed.decode().unwrap(),
-            (b"Hello, ".to_vec(), 0, "c1a2b3".to_owned())
         );
         let float_index = r#"{"chunk":"QQ","offset":2.0,"clientId":"a"}"#;
         assert_eq!(parse_chunk(float_index.as_bytes(), 3).unwrap().offset, 2);

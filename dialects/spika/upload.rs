@@ -35,14 +35,13 @@ pub async fn handle_upload_chunk(
     let body = body::read(&req, payload, spika.settings.max_json_bytes).await?;
     let max_chunks = spika.settings.max_chunks;
     // Parsing and decoding up to `max_json_bytes` is CPU work: off the server's async threads.
-    let (data, offset, client_id) = web::block(move || {
-        let request = parse::parse_chunk(&body, max_chunks)?;
-        // Only the chunk's text (moved out of the parsed body) and then its bytes stay alive.
-        drop(body);
-        request.decode()
-    })
-    .await
-    .map_err(|e| engine::Error::Io(std::io::Error::other(e.to_string())))??;
+    let parse::ChunkRequest {
+        data,
+        offset,
+        client_id,
+    } = web::block(move || parse::parse_chunk(&body, max_chunks))
+        .await
+        .map_err(|e| engine::Error::Io(std::io::Error::other(e.to_string())))??;
     let (upload, chunks) = spika
         .store
         .store_chunk(&owner, &client_id, offset, Bytes::from(data))

@@ -3,6 +3,7 @@
 mod auth;
 mod chunks;
 mod errors;
+mod expect;
 mod files;
 mod roundtrip;
 mod worked_example;
