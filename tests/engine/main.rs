@@ -3,6 +3,7 @@ mod boundaries;
 mod helpers;
 mod indexed;
 mod lifecycle;
+mod open_uploads;
 mod properties;
 mod ranged_batch;
 mod stage_expiry;
