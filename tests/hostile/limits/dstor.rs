@@ -87,3 +87,18 @@ async fn dstor_open_uploads_per_principal_pass_at_the_limit_and_get_400_above() 
 
     assert_eq!(body["message"], "Too many open uploads (at most 2)");
 }
+
+#[tokio::test]
+async fn dstor_get_token_bodies_pass_at_max_json_bytes_and_get_413_above() {
+    let app = TestApp::spawn_with(|s| s.dialects.dstor.max_json_bytes = 300).await;
+    let at = |n| {
+        Hostile::new("POST", "/v1/upload/get-token/")
+            .header("authorization", format!("Bearer {USER_TOKEN}"))
+            .json_text(super::json_of_size(r#""chunks_number":1,"folder_path":"f""#, n))
+    };
+
+    expect(&app, at(300), 200).await;
+    let body = refused(&app, at(301), 413, Format::Dstor).await;
+
+    assert_eq!(body.to_string(), r#"{"message":"Request entity too large"}"#);
+}
