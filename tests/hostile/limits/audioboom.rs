@@ -33,8 +33,22 @@ async fn audioboom_request_bodies_pass_at_max_request_bytes_and_get_413_above() 
             .body(super::multipart_of_size(&parts, n))
     };
 
+    let attachment = expect(&app, create(USER_TOKEN, 1, b"x"), 201).await;
+    let id = &attachment["body"]["attachment"]["id"];
+    let clip = |n| {
+        let fields = format!(
+            r#""audio_clip":{{"title":"t","uploaded_data":{{"chunked_attachment_id":{id}}}}}"#
+        );
+        Hostile::new("POST", "/audio_clips")
+            .header("authorization", format!("Bearer {USER_TOKEN}"))
+            .json_text(super::json_of_size(&fields, n))
+    };
+
     expect(&app, at(1000), 201).await;
     let body = refused(&app, at(1001), 413, Format::Audioboom).await;
+    // The consumers' JSON bodies have the same limit.
+    expect(&app, clip(1000), 201).await;
+    refused(&app, clip(1001), 413, Format::Audioboom).await;
 
     assert_eq!(description(&body), "Request body too large");
 }
