@@ -132,8 +132,11 @@ pub async fn send(app: &TestApp, h: &Hostile) -> Result<Answer, String> {
             .map_err(|e| format!("generator made an unsendable header {name}: {e}"))?;
         req = req.header(name.as_str(), value);
     }
+    // A guard, not a measurement: a server that never answers fails the case (with the request
+    // printed) instead of hanging the suite.
     let res = req
         .body(h.body.clone())
+        .timeout(std::time::Duration::from_secs(60))
         .send()
         .await
         .map_err(|e| format!("request failed: {e:?}"))?;
