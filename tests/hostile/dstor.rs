@@ -118,7 +118,8 @@ fn bad_folder_path() -> impl Strategy<Value = Option<String>> {
 /// left after stripping leading `./` and `/`.
 fn bad_filename() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
-        ("[a-z]{0,5}", bad_segment(), "[a-z]{1,5}")
+        // A non-empty first segment: leading `./` and `/` are stripped (browser folder drops).
+        ("[a-z]{1,5}", bad_segment(), "[a-z]{1,5}")
             .prop_map(|(a, bad, b)| format!("{a}/{bad}/{b}").into_bytes()),
         ("[a-z]{1,5}", "[a-z]{1,5}").prop_map(|(a, b)| format!("{a}//{b}").into_bytes()),
         prop::sample::select(vec!["/", "./", "././/", "dir/", "../x", "a/..", "x\\y"])
@@ -200,11 +201,18 @@ fn strategy(ids: Ids) -> impl Strategy<Value = Hostile> {
         (
             bad_filename(),
             prop::bool::ANY,
-            prop::sample::select(vec!["file", ""])
+            prop::sample::select(vec!["file", ""]),
+            // The other file may carry any name: the bad one refuses the whole request.
+            prop_oneof![Just(b"ok.txt".to_vec()), tricky_name_bytes()]
         )
-            .prop_map(move |(bad, first, field)| {
+            .prop_map(move |(bad, first, field, other)| {
+                let other = if other.is_empty() {
+                    b"ok.txt".to_vec()
+                } else {
+                    other
+                };
                 let mut parts = vec![
-                    Part::file(field, "ok.txt", b"fine".to_vec()),
+                    Part::file(field, other, b"fine".to_vec()),
                     Part::file(field, bad, b"evil".to_vec()),
                 ];
                 if first {

@@ -18,5 +18,7 @@ mod dyson;
 mod filesnest;
 mod gen;
 mod limits;
+mod names;
 mod spika;
 mod support;
+mod truncated;

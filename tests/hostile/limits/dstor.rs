@@ -94,11 +94,17 @@ async fn dstor_get_token_bodies_pass_at_max_json_bytes_and_get_413_above() {
     let at = |n| {
         Hostile::new("POST", "/v1/upload/get-token/")
             .header("authorization", format!("Bearer {USER_TOKEN}"))
-            .json_text(super::json_of_size(r#""chunks_number":1,"folder_path":"f""#, n))
+            .json_text(super::json_of_size(
+                r#""chunks_number":1,"folder_path":"f""#,
+                n,
+            ))
     };
 
     expect(&app, at(300), 200).await;
     let body = refused(&app, at(301), 413, Format::Dstor).await;
 
-    assert_eq!(body.to_string(), r#"{"message":"Request entity too large"}"#);
+    assert_eq!(
+        body.to_string(),
+        r#"{"message":"Request entity too large"}"#
+    );
 }
