@@ -57,7 +57,10 @@ async fn hostile_names_valid_by_the_spec_are_stored_as_metadata_only() {
         let file = ok(&app, create).await["data"].clone();
         let put = bearer(
             "PUT",
-            format!("/api/files/{}/uploads/{}", file["id"], file["uploads"][0]["id"]),
+            format!(
+                "/api/files/{}/uploads/{}",
+                file["id"], file["uploads"][0]["id"]
+            ),
         )
         .header("content-type", "application/octet-stream")
         .body(data.clone());
@@ -80,9 +83,17 @@ async fn hostile_names_valid_by_the_spec_are_stored_as_metadata_only() {
             .to_owned();
         let chunk = at("POST", format!("/api/files/upload/chunk/{task}/0"))
             .header("content-type", multipart_type())
-            .body(multipart(&[Part::file("chunk", name.as_bytes(), data.clone())]));
+            .body(multipart(&[Part::file(
+                "chunk",
+                name.as_bytes(),
+                data.clone(),
+            )]));
         ok(&app, chunk).await;
-        ok(&app, at("POST", format!("/api/files/upload/complete/{task}"))).await;
+        ok(
+            &app,
+            at("POST", format!("/api/files/upload/complete/{task}")),
+        )
+        .await;
         // audioBoom: the chunk part's filename and `attachment[filename]`.
         let attach = bearer("POST", "/attachments".into())
             .header("content-type", multipart_type())
@@ -120,10 +131,16 @@ async fn hostile_names_valid_by_the_spec_are_stored_as_metadata_only() {
         .as_str()
         .unwrap()
         .to_owned();
-    let files: Vec<Part> = ["/abs/a.txt", "./b.txt", "\u{ff0e}\u{ff0e}/c.txt", "...", "d\u{200b}"]
-        .iter()
-        .map(|n| Part::file("file", n.as_bytes(), n.as_bytes().to_vec()))
-        .collect();
+    let files: Vec<Part> = [
+        "/abs/a.txt",
+        "./b.txt",
+        "\u{ff0e}\u{ff0e}/c.txt",
+        "...",
+        "d\u{200b}",
+    ]
+    .iter()
+    .map(|n| Part::file("file", n.as_bytes(), n.as_bytes().to_vec()))
+    .collect();
     let upload = bearer("POST", "/v1/upload/".into())
         .header("x-dstor-upload-token", token.clone())
         .header("content-type", multipart_type())

@@ -25,6 +25,9 @@ fn tails() -> Vec<Vec<u8>> {
     let partial = format!("\r\n--{}", &BOUNDARY[..5]);
     vec![
         b"\r".to_vec(),
+        b"\r\x15".to_vec(),
+        b"\rx".to_vec(),
+        b"\r\r".to_vec(),
         b"\r\n".to_vec(),
         b"\r\n-".to_vec(),
         b"\r\n--".to_vec(),
@@ -66,12 +69,34 @@ async fn a_multipart_body_ending_inside_a_part_gets_a_400_in_every_dialect() {
     .await;
     let upload = upload["token"].as_str().unwrap().to_owned();
 
+    // Chunk 0 held: a new chunk 0 takes the engine's parking path, chunk 1 the in-order one.
+    let first = at(
+        "POST",
+        format!("/api/files/upload/chunk/{task}/0"),
+        "AtField",
+    )
+    .body(crate::gen::multipart(&[crate::gen::Part::file(
+        "chunk",
+        "c",
+        b"first!!!".to_vec(),
+    )]));
+    assert_eq!(call(&app, first).await.0, 200);
+
     for tail in tails() {
-        let dyson = at("POST", format!("/api/files/upload/chunk/{task}/0"), "AtField")
+        for index in [0, 1] {
+            let dyson = at(
+                "POST",
+                format!("/api/files/upload/chunk/{task}/{index}"),
+                "AtField",
+            )
             .body(cut("chunk", b"12345678", &tail));
-        ask(&app, dyson, Format::Dyson).await;
-        let audioboom = at("POST", "/attachments?attachment[size]=20".into(), "Bearer")
-            .body(cut("attachment[chunk]", b"12345678", &tail));
+            ask(&app, dyson, Format::Dyson).await;
+        }
+        let audioboom = at("POST", "/attachments?attachment[size]=20".into(), "Bearer").body(cut(
+            "attachment[chunk]",
+            b"12345678",
+            &tail,
+        ));
         ask(&app, audioboom, Format::Audioboom).await;
         let dstor = at("POST", "/v1/upload/".into(), "Bearer")
             .header("x-dstor-upload-token", upload.clone())
