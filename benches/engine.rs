@@ -71,6 +71,7 @@ async fn ingest(
             },
             digests: DigestSet::SHA256,
             ttl: None,
+            labels: Default::default(),
         })
         .await
         .unwrap();

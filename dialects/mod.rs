@@ -100,7 +100,7 @@ pub const DIALECTS: [Dialect; 5] = [
 
 /// Where unmatched requests go: `(full path prefix, handler)` of every enabled dialect.
 #[derive(Clone, Default)]
-pub struct UnmatchedRoutes(Vec<(String, Unmatched)>);
+pub struct UnmatchedRoutes(Vec<(String, Unmatched, &'static str)>);
 
 impl UnmatchedRoutes {
     /// Collects the claims of every enabled, implemented dialect.
@@ -115,6 +115,7 @@ impl UnmatchedRoutes {
                     claims.push((
                         format!("{}{}", common.prefix, own.trim_end_matches('/')),
                         handler,
+                        d.name,
                     ));
                 }
             }
@@ -124,17 +125,26 @@ impl UnmatchedRoutes {
 
     /// The handler owning the longest prefix of `path` (matched on whole segments).
     pub fn find(&self, path: &str) -> Option<Unmatched> {
+        self.claim(path).map(|(h, _)| h)
+    }
+
+    /// The dialect owning the longest prefix of `path` (metrics label of unrouted requests).
+    pub fn owner(&self, path: &str) -> Option<&'static str> {
+        self.claim(path).map(|(_, name)| name)
+    }
+
+    fn claim(&self, path: &str) -> Option<(Unmatched, &'static str)> {
         self.0
             .iter()
-            .filter(|(p, _)| {
+            .filter(|(p, _, _)| {
                 p.is_empty()
                     || path == p
                     || path
                         .strip_prefix(p.as_str())
                         .is_some_and(|rest| rest.starts_with('/'))
             })
-            .max_by_key(|(p, _)| p.len())
-            .map(|(_, h)| *h)
+            .max_by_key(|(p, _, _)| p.len())
+            .map(|(_, h, name)| (*h, *name))
     }
 }
 
@@ -290,7 +300,10 @@ mod tests {
         fn b(_: &HttpRequest) -> HttpResponse {
             HttpResponse::Gone().body("b")
         }
-        let routes = UnmatchedRoutes(vec![("/api".into(), a), ("/api/upload".into(), b)]);
+        let routes = UnmatchedRoutes(vec![
+            ("/api".into(), a, "a"),
+            ("/api/upload".into(), b, "b"),
+        ]);
         let req = actix_test::TestRequest::default().to_http_request();
         let pick = |p: &str| routes.find(p).map(|h| h(&req).status().as_u16());
         assert_eq!(pick("/api/files/x"), Some(404));
@@ -298,6 +311,7 @@ mod tests {
         assert_eq!(pick("/api/uploadx"), Some(404));
         assert_eq!(pick("/api"), Some(404));
         assert_eq!(pick("/other"), None);
+        assert_eq!(routes.owner("/api/upload/x"), Some("b"));
     }
 
     #[test]

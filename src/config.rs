@@ -6,12 +6,14 @@
 //! whose `Debug` never shows the value, so settings can be logged.
 
 mod dialects;
+mod hooks;
 mod values;
 
 pub use dialects::{
     AudioboomSettings, DedupScope, DialectCommon, DialectsSettings, DstorSettings, DysonSettings,
     FilesnestSettings, SigningKey, SpikaSettings,
 };
+pub use hooks::{HookSettings, PRE_COMPLETE};
 pub use values::Secret;
 
 use crate::engine::{Durability, EngineConfig};
@@ -60,6 +62,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// `[dialects.<name>]`: one table per dialect.
     pub dialects: DialectsSettings,
+    /// `[[hooks]]`: webhook subscribers (docs/webhooks.md).
+    pub hooks: Vec<HookSettings>,
 }
 
 impl Default for Settings {
@@ -78,6 +82,7 @@ impl Default for Settings {
             shutdown_timeout: Duration::from_secs(30),
             auth: AuthSettings::default(),
             dialects: DialectsSettings::default(),
+            hooks: Vec::new(),
         }
     }
 }
@@ -226,6 +231,7 @@ impl Settings {
         {
             return Err(invalid("auth.admin_tokens", "tokens must not be empty"));
         }
+        hooks::validate(&self.hooks)?;
         self.dialects.validate()
     }
 

@@ -9,6 +9,8 @@ pub mod cli;
 pub mod config;
 pub mod contract;
 pub mod engine;
+pub mod hooks;
+pub mod monitoring;
 pub mod native;
 pub mod startup;
 pub mod telemetry;

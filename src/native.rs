@@ -72,6 +72,7 @@ impl ResponseError for NativeError {
                 | E::PartsExhausted { .. }
                 | E::Body(_)
                 | E::InvalidName(_)
+                | E::Rejected(_)
                 | E::Io(_)
                 | E::Meta(_)
                 | E::Corrupt(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -7,12 +7,14 @@ use crate::config::Settings;
 use crate::dialects::expect::ExpectGate;
 use crate::dialects::{self, DialectContext};
 use crate::engine::{self, Engine};
-use crate::native;
+use crate::hooks::Hooks;
 use crate::telemetry::RequestSpan;
+use crate::{monitoring, native};
 use actix_http::{HttpService, Request, Response};
 use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
 use actix_web::body::BoxBody;
 use actix_web::dev::{AppConfig, Server};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse};
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -70,6 +72,7 @@ pub struct Application {
     server: Server,
     engine: Engine,
     dev_token: DevToken,
+    hooks: Hooks,
 }
 
 impl Application {
@@ -81,6 +84,8 @@ impl Application {
             source,
         })?;
         let (auth, dev_token) = Authenticator::from_settings(&settings.auth, &settings.data_dir)?;
+        // Before the engine opens: reconciliation and the sweeper already record metrics.
+        monitoring::handle();
         let engine = Engine::open(settings.engine_config())
             .await
             .map_err(|source| StartupError::Engine {
@@ -109,6 +114,14 @@ impl Application {
         tracing::info!(%addr, data_dir = %settings.data_dir.display(), ?auth,
             dialects = %enabled.join(", "), "starting");
 
+        // Download URLs in webhook bodies: the public URL behind a proxy, else our own address.
+        let base_url = settings
+            .public_base_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let hooks = Hooks::start(&engine, &settings.hooks, base_url);
+
         let request_timeout = settings.request_timeout;
         let shutdown_timeout = settings.shutdown_timeout.as_secs();
         let settings = Arc::new(settings);
@@ -125,6 +138,7 @@ impl Application {
                 let unmatched = unmatched.clone();
                 let (engine_data, auth_data) = (engine_data.clone(), auth_data.clone());
                 let app = App::new()
+                    .wrap(from_fn(monitoring::record_request))
                     .wrap(TracingLogger::<RequestSpan>::new())
                     .app_data(engine_data)
                     .app_data(auth_data)
@@ -132,6 +146,8 @@ impl Application {
                     .app_data(web::JsonConfig::default().limit(DEFAULT_BODY_LIMIT))
                     // GET /healthz
                     .route("/healthz", web::get().to(healthz))
+                    // GET /metrics
+                    .route("/metrics", web::get().to(monitoring::handle_metrics))
                     .configure(native::configure)
                     .configure(|cfg| dialects::configure(cfg, &context))
                     .app_data(unmatched)
@@ -173,6 +189,7 @@ impl Application {
             server,
             engine,
             dev_token,
+            hooks,
         })
     }
 
@@ -201,6 +218,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> Result<(), RunError> {
         let served = self.server.await.map_err(RunError::Server);
         tracing::info!("server stopped; flushing the store");
+        // Deliveries stop first (an attempt cut short is redelivered after the restart).
+        self.hooks.stop().await;
         self.engine.shutdown().await.map_err(RunError::Shutdown)?;
         served
     }

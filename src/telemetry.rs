@@ -54,11 +54,17 @@ impl RootSpanBuilder for RequestSpan {
     }
 }
 
-/// Records which dialect serves `req` on its request span.
+/// Which front end served a request (a dialect's name, or `gateway`); read by the metrics
+/// middleware.
+#[derive(Clone, Debug)]
+pub struct ServedBy(pub String);
+
+/// Records which dialect serves `req` on its request span (and for the request metrics).
 pub fn record_dialect(req: &HttpRequest, dialect: &str) {
     if let Some(span) = req.extensions().get::<RootSpan>() {
         span.record("dialect", dialect);
     }
+    req.extensions_mut().insert(ServedBy(dialect.to_owned()));
 }
 
 /// Records the upload (or file) a request is about on its request span, once known.

@@ -126,6 +126,7 @@ fn cycle(dir: &Path, cycle: u64, kill_after: usize) -> Result<String, String> {
             },
             digests: DigestSet::SHA256,
             ttl: None,
+            labels: Default::default(),
         };
         let id = engine.create_upload(new).await.unwrap().id;
         engine.shutdown().await.unwrap();

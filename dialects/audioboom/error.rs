@@ -91,6 +91,9 @@ impl AudioboomError {
             | E::PartsExhausted { .. }
             | E::InvalidName(_) => AudioboomError::Internal(Some(e)),
             E::Io(_) | E::Meta(_) | E::Corrupt(_) => AudioboomError::Internal(Some(e)),
+            // A pre-complete hook refused the finished attachment: the 422 validation envelope
+            // (§10), its reason as the message.
+            E::Rejected(reason) => AudioboomError::Invalid(reason),
         }
     }
 }

@@ -127,6 +127,10 @@ pub async fn create_attachment(
     chunk: &Staged,
 ) -> Result<(AttachmentRec, AttState), AudioboomError> {
     let engine = &state.engine;
+    let records = engine.records(NAMESPACE);
+    // Taken before the upload opens so the upload carries it (a failed create leaves a gap,
+    // which the legacy ids allow: they are only ever compared).
+    let attachment_id = records.next_id("attachment").await.map_err(internal)?;
     let upload = engine
         .create_upload(NewUpload {
             owner: owner.clone(),
@@ -134,6 +138,11 @@ pub async fn create_attachment(
             layout: Layout::Ranged { size: new.size },
             digests: DigestSet::SHA256.with(DigestKind::Sha1),
             ttl: Some(state.settings.attachment_ttl),
+            labels: [
+                ("attachment_id".to_owned(), attachment_id.to_string()),
+                ("name".to_owned(), new.filename.clone()),
+            ]
+            .into(),
         })
         .await
         .map_err(internal)?;
@@ -155,9 +164,8 @@ pub async fn create_attachment(
                 )))
             }
         };
-        let records = engine.records(NAMESPACE);
         let rec = AttachmentRec {
-            id: records.next_id("attachment").await?,
+            id: attachment_id,
             owner: owner.clone(),
             upload: upload.id,
             filename: new.filename,

@@ -73,6 +73,10 @@ pub enum DstorError {
     /// The data volume is below `min_free_space`: refused before anything is stored.
     #[error("Insufficient storage")]
     InsufficientStorage,
+    /// 400: a pre-complete hook refused the upload; holds its reason (sent as the message, like
+    /// the spec's other 400 refusals of a finished upload, e.g. a path conflict).
+    #[error("{0}")]
+    Rejected(String),
     /// A server failure; the details are logged, never sent.
     #[error("Internal server error")]
     Internal,
@@ -108,6 +112,7 @@ impl From<engine::Error> for DstorError {
                 tracing::error!(error = %e, "storage failure");
                 DstorError::Internal
             }
+            E::Rejected(reason) => DstorError::Rejected(reason),
         }
     }
 }
@@ -130,6 +135,7 @@ impl ResponseError for DstorError {
             | DstorError::FolderTooBig(_)
             | DstorError::TooManyFiles
             | DstorError::TooManyUploads(_)
+            | DstorError::Rejected(_)
             | DstorError::BodyCutOff => StatusCode::BAD_REQUEST,
             DstorError::UploadNotFound | DstorError::NotFound => StatusCode::NOT_FOUND,
             DstorError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,

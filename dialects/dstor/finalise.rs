@@ -88,11 +88,13 @@ type Failure = (String, Vec<FileId>);
 
 fn failure(e: impl Into<DstorError>, stored: Vec<FileId>) -> Failure {
     let explanation = match e.into() {
-        DstorError::InsufficientStorage => "Not enough storage space",
-        DstorError::UploadNotFound => "The uploaded files are no longer available",
-        _ => "Internal server error",
+        DstorError::InsufficientStorage => "Not enough storage space".to_owned(),
+        DstorError::UploadNotFound => "The uploaded files are no longer available".to_owned(),
+        // A pre-complete hook refused the folder: its reason is the explanation.
+        DstorError::Rejected(reason) => reason,
+        _ => "Internal server error".to_owned(),
     };
-    (explanation.to_owned(), stored)
+    (explanation, stored)
 }
 
 /// `ADDING_TO_IPFS`: stores the files (aliased `dstor:<cid>`), computes the folders' CIDs and

@@ -42,6 +42,8 @@ pub async fn handle_get_token(
             },
             digests: DigestSet::SHA256,
             ttl: Some(dstor.settings.upload_ttl),
+            // Not the upload token: it is a credential, and labels reach webhook receivers.
+            labels: [("folder_path".to_owned(), request.folder_path.clone())].into(),
         })
         .await?;
     let now = now_ms();

@@ -137,6 +137,7 @@ async fn seal_into_engine(
             layout: Layout::Indexed { count: Some(1) },
             digests: DigestSet::SHA256,
             ttl: Some(PLAINTEXT_GRACE),
+            labels: Default::default(),
         })
         .await?;
     let result = async {

@@ -51,6 +51,8 @@ pub async fn handle_create(
         ),
         None => None,
     };
+    // Chosen before the upload opens, so the upload carries it as a label.
+    let task_id = super::model::new_id();
     let upload = dyson
         .store
         .engine()
@@ -63,6 +65,11 @@ pub async fn handle_create(
             // MD5 is the CloudFile hash; SHA-1 and SHA-256 serve verification and dedup.
             digests: DigestSet::ALL,
             ttl: Some(dyson.settings.task_ttl),
+            labels: [
+                ("task_id".to_owned(), task_id.clone()),
+                ("name".to_owned(), create.file_name.clone()),
+            ]
+            .into(),
         })
         .await?;
     let task = TaskRecord {
@@ -80,7 +87,11 @@ pub async fn handle_create(
         chunks_count,
         seal,
     };
-    let task_id = dyson.store.insert_task(&task).await?;
+    if !dyson.store.insert_task_as(&task_id, &task).await? {
+        // A 126-bit random id was taken: never in practice, but never overwrite a task.
+        let _ = dyson.store.engine().abort(&task.owner, task.upload).await;
+        return Err(DysonError::Internal(format!("task id {task_id} taken")));
+    }
     telemetry::record_upload_id(&req, &task_id);
     dyson.sweep_now_and_then();
     Ok(json_response(

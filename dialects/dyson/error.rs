@@ -151,6 +151,9 @@ impl From<engine::Error> for DysonError {
                 tracing::error!(error = %e, "storage failure");
                 DysonError::Internal(e.to_string())
             }
+            // A pre-complete hook refused the completion: the 400 ValidationError shape of
+            // spec §3, the reason under `file` (the task stays open and may complete again).
+            E::Rejected(reason) => DysonError::Validation(FieldErrors::one("file", &reason)),
         }
     }
 }

@@ -71,13 +71,9 @@ impl Store {
     }
 
     /// Stores a new task under a fresh id and returns the id.
-    pub async fn insert_task(&self, task: &TaskRecord) -> Result<String, DysonError> {
-        loop {
-            let id = super::model::new_id();
-            if self.records.insert_new(&task_key(&id), task).await? {
-                return Ok(id);
-            }
-        }
+    /// Records a task under `id` (from [`super::model::new_id`]); false when `id` is taken.
+    pub async fn insert_task_as(&self, id: &str, task: &TaskRecord) -> Result<bool, DysonError> {
+        Ok(self.records.insert_new(&task_key(id), task).await?)
     }
 
     /// Replaces a task by the file it became, in one atomic change.

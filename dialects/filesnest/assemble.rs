@@ -208,6 +208,12 @@ async fn merge_failure(
             tracing::error!(file_id = file.id, error = %e, "filesnest: assembly refused");
             Ok(None)
         }
+        // A pre-complete hook refused the file: the spec's only failed status besides the
+        // checksum one (§6), chunks kept; a new checksum or a re-sent chunk runs the check again.
+        Error::Rejected(reason) => {
+            tracing::info!(file_id = file.id, %reason, "filesnest: completion rejected by a hook");
+            Ok(None)
+        }
     }
 }
 

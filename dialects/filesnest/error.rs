@@ -104,6 +104,9 @@ impl FilesnestError {
             | E::RangeOutOfBounds { .. }
             | E::PartsExhausted { .. }
             | E::InvalidName(_) => Self::Internal(e),
+            // Completion runs in the background (assemble.rs maps a refusal to
+            // `failed:chunks-merge`); no request path completes, so reaching this is a bug.
+            E::Rejected(_) => Self::Internal(e),
         }
     }
 }

@@ -121,6 +121,12 @@ pub async fn handle_store(
             },
             digests: DigestSet::SHA256,
             ttl: Some(NEVER),
+            // The legacy file id and name, for webhook subscribers (docs/webhooks.md).
+            labels: [
+                ("file_id".to_owned(), id.to_string()),
+                ("name".to_owned(), input.name.clone()),
+            ]
+            .into(),
         })
         .await?;
     telemetry::record_upload_id(&req, &id);

@@ -68,6 +68,7 @@ impl SpikaError {
             SpikaError::HashMismatch { .. } => "Hash doesn't match".to_owned(),
             SpikaError::NotFound => "Not found".to_owned(),
             SpikaError::TooLarge { .. } => "Request entity too large".to_owned(),
+            SpikaError::Engine(engine::Error::Rejected(reason)) => reason.clone(),
             SpikaError::Engine(e) => match engine_status(e) {
                 StatusCode::NOT_FOUND => "Not found".to_owned(),
                 StatusCode::PAYLOAD_TOO_LARGE => "Request entity too large".to_owned(),
@@ -108,6 +109,9 @@ fn engine_status(e: &engine::Error) -> StatusCode {
         | E::PartsExhausted { .. }
         | E::InvalidName(_) => StatusCode::INTERNAL_SERVER_ERROR,
         E::Io(_) | E::Meta(_) | E::Corrupt(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        // A pre-complete hook refused the verify: a 400 like the spec's other verify refusals
+        // (§9 "Hash doesn't match", "Not all chunks are uploaded"), its reason as the message.
+        E::Rejected(_) => StatusCode::BAD_REQUEST,
     }
 }
 

@@ -143,6 +143,7 @@ impl Store {
                 layout: Layout::Indexed { count: None },
                 digests: DigestSet::SHA256,
                 ttl: Some(self.upload_ttl),
+                labels: [("client_id".to_owned(), client_id.to_owned())].into(),
             })
             .await?;
         let pointer = UploadPointer::new(upload.id, owner.clone());

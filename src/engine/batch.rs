@@ -17,7 +17,7 @@ use super::error::Error;
 use super::ingest::{pump, AppendSink, End};
 use super::meta::{now_ms, BatchFileRec, FileRec, PendingFile, UploadRecState};
 use super::types::*;
-use super::Engine;
+use super::{stats, Engine};
 
 /// Result of completing a batch upload.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,6 +46,7 @@ pub struct PartWriter {
     owner: Principal,
     id: UploadId,
     digests: DigestSet,
+    namespace: String,
     staged: Vec<(BatchFileRec, TempGuard)>,
 }
 
@@ -65,6 +66,7 @@ impl Engine {
             owner: owner.clone(),
             id,
             digests: rec.digests,
+            namespace: rec.namespace.clone(),
             staged: Vec::new(),
         })
     }
@@ -80,6 +82,7 @@ impl Engine {
     where
         F: Fn(usize, &BatchFileInfo) -> NewFile,
     {
+        let started = std::time::Instant::now();
         let cell = self.cell(&id);
         let _data = cell.data.lock().await;
         let rec = self.owned_upload(owner, id).await?;
@@ -103,19 +106,18 @@ impl Engine {
                     sha256: f.digests.sha256.clone(),
                 };
                 PendingFile {
-                    file: FileRec::new(
-                        rec.owner.clone(),
-                        rec.namespace.clone(),
-                        meta(n, &info),
-                        f.size,
-                        f.digests.clone(),
-                    ),
+                    file: FileRec::new(&rec, meta(n, &info), f.size, f.digests.clone()),
                     source: format!("spool/{id}/{}", f.spool),
                 }
             })
-            .collect();
+            .collect::<Vec<PendingFile>>();
+        let candidates: Vec<FileRec> = pending.iter().map(|p| p.file.clone()).collect();
+        self.ask_gate(&rec, &candidates).await?;
+        let namespace = rec.namespace.clone();
         let files = self.finish_pending(rec, pending).await?;
         self.forget_cell(&id);
+        stats::upload_completed(&namespace, files.len());
+        stats::assembly(started.elapsed());
         Ok(BatchCompletion::Completed(files))
     }
 }
@@ -206,6 +208,7 @@ impl PartWriter {
             End::TooLarge(l) => return Err(Error::TooLarge { limit: l }),
             End::Sink(e) => return Err(e),
         }
+        stats::received(&self.namespace, pumped.bytes);
         let digests = state.finish();
         let spool = path
             .file_name()

@@ -5,7 +5,7 @@ use super::digest::{hash_file_range, hex_eq, DigestState};
 use super::error::Error;
 use super::meta::{now_ms, ChunkLoc, FileRec, PendingFile, UploadRec, UploadRecState};
 use super::types::*;
-use super::{DataState, Engine};
+use super::{stats, DataState, Engine};
 
 impl Engine {
     /// Verifies and stores an `Indexed` or `Ranged` upload as a file.
@@ -19,6 +19,7 @@ impl Engine {
         expect: Expectation,
         file: NewFile,
     ) -> Result<Completion, Error> {
+        let started = std::time::Instant::now();
         self.owned_upload(owner, id).await?;
         let cell = self.cell(&id);
         let mut data = cell.data.lock().await;
@@ -72,12 +73,25 @@ impl Engine {
         for (kind, _) in &expect.digests {
             wanted = wanted.with(*kind);
         }
+        let verifying = std::time::Instant::now();
         let digests = self.final_digests(&rec, wanted, end, &mut data).await?;
-        if let Some(m) = verify(&expect, end, &digests) {
+        let mismatch = verify(&expect, end, &digests);
+        stats::verification(verifying.elapsed());
+        if let Some(m) = mismatch {
             let mut failed = rec.clone();
             failed.state = UploadRecState::Failed(m.clone());
             failed.updated_ms = now_ms();
-            self.commit(&failed, vec![]).await?;
+            let (rec, mismatch, strict) = (failed.clone(), m.clone(), self.strict());
+            self.blocking(move |i| {
+                i.meta.mark_failed(&rec, &mismatch)?;
+                if strict {
+                    i.meta.flush()?;
+                }
+                i.journal_bump();
+                Ok(())
+            })
+            .await?;
+            stats::upload_failed(&failed.namespace);
             return Ok(Completion::Mismatch(m));
         }
         let data_path = self.inner.blob.data_path(&id);
@@ -91,7 +105,10 @@ impl Engine {
             Ok(())
         })
         .await?;
-        let file = FileRec::new(rec.owner.clone(), rec.namespace.clone(), file, end, digests);
+        let rec_namespace = rec.namespace.clone();
+        let file = FileRec::new(&rec, file, end, digests);
+        // After verification, before anything moves: a refusal leaves the upload as it was.
+        self.ask_gate(&rec, std::slice::from_ref(&file)).await?;
         let pending = vec![PendingFile {
             file,
             source: format!("spool/{id}/data"),
@@ -101,6 +118,8 @@ impl Engine {
         data.hashing = None;
         drop(data);
         self.forget_cell(&id);
+        stats::upload_completed(&rec_namespace, 1);
+        stats::assembly(started.elapsed());
         Ok(Completion::Completed(files.remove(0)))
     }
 
@@ -167,6 +186,7 @@ impl Engine {
                 if strict {
                     i.meta.flush()?;
                 }
+                i.journal_bump();
                 i.blob.remove_spool(&id)?;
                 Ok(files.iter().map(|f| f.info()).collect())
             })

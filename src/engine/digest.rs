@@ -89,7 +89,10 @@ enum Seed<H> {
     After(JoinHandle<(H, H)>),
 }
 
-fn spawn_hasher<H>(seed: Seed<H>) -> (mpsc::Sender<Block>, JoinHandle<(H, H)>)
+fn spawn_hasher<H>(
+    algorithm: &'static str,
+    seed: Seed<H>,
+) -> (mpsc::Sender<Block>, JoinHandle<(H, H)>)
 where
     H: sha2::Digest + Clone + Send + 'static,
 {
@@ -104,11 +107,16 @@ where
             },
         };
         let start = hasher.clone();
+        let (mut bytes, mut busy) = (0u64, std::time::Duration::ZERO);
         while let Some(block) = rx.blocking_recv() {
+            let t = std::time::Instant::now();
             for piece in block.iter() {
                 hasher.update(piece);
+                bytes += piece.len() as u64;
             }
+            busy += t.elapsed();
         }
+        super::stats::hashed(algorithm, bytes, busy);
         (start, hasher)
     });
     (tx, handle)
@@ -136,15 +144,15 @@ impl DigestPipe {
 
     fn spawn(sha256: Seed<Sha256>, sha1: Option<Seed<Sha1>>, md5: Option<Seed<Md5>>) -> Self {
         let mut senders = Vec::with_capacity(3);
-        let (tx, sha256) = spawn_hasher(sha256);
+        let (tx, sha256) = spawn_hasher("sha256", sha256);
         senders.push(tx);
         let sha1 = sha1.map(|h| {
-            let (tx, handle) = spawn_hasher(h);
+            let (tx, handle) = spawn_hasher("sha1", h);
             senders.push(tx);
             handle
         });
         let md5 = md5.map(|h| {
-            let (tx, handle) = spawn_hasher(h);
+            let (tx, handle) = spawn_hasher("md5", h);
             senders.push(tx);
             handle
         });

@@ -45,6 +45,10 @@ pub enum Error {
     /// The metadata store failed.
     #[error("metadata store: {0}")]
     Meta(String),
+    /// The completion gate refused a verified completion; the upload is as it was. The text is
+    /// the gate's reason, meant for the client.
+    #[error("completion rejected: {0}")]
+    Rejected(String),
     /// Stored metadata could not be decoded (a bug or a corrupt store).
     #[error("corrupt metadata: {0}")]
     Corrupt(String),

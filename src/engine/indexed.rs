@@ -18,7 +18,7 @@ use super::error::Error;
 use super::ingest::{pump, End, FileSink};
 use super::meta::{now_ms, ChunkLoc, ChunkRec, UploadRec, UploadRecState};
 use super::types::*;
-use super::{DataState, Engine};
+use super::{stats, DataState, Engine};
 
 impl Engine {
     /// Stores chunk `index` of an `Indexed` upload from a body stream.
@@ -123,6 +123,9 @@ impl Engine {
             End::TooLarge(_) => Some(Error::TooLarge { limit: reported }),
             End::Sink(e) => Some(e),
         };
+        if failure.is_none() {
+            stats::received(&rec.namespace, len);
+        }
         if let Some(e) = failure {
             // Nothing of a failed chunk may stay: cut the data file back to where it was.
             self.blocking(move |_| {
@@ -202,6 +205,7 @@ impl Engine {
             End::TooLarge(_) => return Err(Error::TooLarge { limit: reported }),
             End::Sink(e) => return Err(e),
         }
+        stats::received(&rec.namespace, pumped.bytes);
         let sink = pumped.sink;
         let fp = sink.fp.finish();
         let len = pumped.bytes;

@@ -10,7 +10,13 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::Transactional;
 
 use super::error::Error;
+use super::journal::{self, Draft, EventKind};
 use super::types::*;
+
+mod journal_ops;
+mod records;
+
+pub(crate) use records::RecordOp;
 
 /// Version marker written into every record.
 const RECORD_VERSION: u32 = 1;
@@ -46,6 +52,9 @@ pub(crate) struct UploadRec {
     /// Batch: files held, in order.
     #[serde(default)]
     pub files: Vec<BatchFileRec>,
+    /// The front end's labels (copied to files and events).
+    #[serde(default)]
+    pub labels: Labels,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -103,6 +112,12 @@ pub(crate) struct FileRec {
     pub aliases: Vec<(String, String)>,
     pub created_ms: u64,
     pub expires_ms: Option<u64>,
+    /// The upload the file came from (its events continue that upload's sequence).
+    #[serde(default)]
+    pub upload: Option<UploadId>,
+    /// The labels of that upload.
+    #[serde(default)]
+    pub labels: Labels,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -182,6 +197,10 @@ pub(crate) struct Meta {
     aliases: sled::Tree,
     records: sled::Tree,
     counters: sled::Tree,
+    /// The event journal: position (u64 BE) -> event (see `journal`).
+    events: sled::Tree,
+    /// The journal head and each upload's event counter.
+    seqs: sled::Tree,
 }
 
 impl Meta {
@@ -205,6 +224,8 @@ impl Meta {
             aliases: db.open_tree("aliases.v1")?,
             records: db.open_tree("records.v1")?,
             counters: db.open_tree("counters.v1")?,
+            events: db.open_tree("events.v1")?,
+            seqs: db.open_tree("journal_seq.v1")?,
             db,
         })
     }
@@ -227,8 +248,18 @@ impl Meta {
         self.uploads.iter().values().map(|v| decode(&v?)).collect()
     }
 
+    pub(crate) fn upload_count(&self) -> usize {
+        self.uploads.len()
+    }
+
+    /// Stores a new upload with its `UploadCreated` event.
     pub(crate) fn insert_upload(&self, rec: &UploadRec) -> Result<(), Error> {
-        self.uploads.insert(rec.id.as_bytes(), encode(rec))?;
+        let draft = Draft::of_upload(EventKind::UploadCreated, rec);
+        (&self.uploads, &self.events, &self.seqs).transaction(|(uploads, events, seqs)| {
+            uploads.insert(rec.id.as_bytes(), encode(rec))?;
+            journal::append(events, seqs, &draft)?;
+            Ok(())
+        })?;
         Ok(())
     }
 
@@ -259,6 +290,20 @@ impl Meta {
             out.push((idx, decode(&v)?));
         }
         Ok(out)
+    }
+
+    /// The indexes of an upload's chunks, ascending (keys only: nothing is decoded).
+    pub(crate) fn chunk_indexes(&self, id: &UploadId) -> Result<Vec<u64>, Error> {
+        self.chunks
+            .scan_prefix(id.as_bytes())
+            .keys()
+            .map(|k| {
+                let k = k?;
+                let mut idx = [0u8; 8];
+                idx.copy_from_slice(&k[16..24]);
+                Ok(u64::from_be_bytes(idx))
+            })
+            .collect()
     }
 
     pub(crate) fn chunks(&self, id: &UploadId) -> Result<Vec<(u64, ChunkRec)>, Error> {
@@ -303,11 +348,12 @@ impl Meta {
             .scan_prefix(id.as_bytes())
             .keys()
             .collect::<Result<_, _>>()?;
-        (&self.uploads, &self.chunks).transaction(|(uploads, ctree)| {
+        (&self.uploads, &self.chunks, &self.seqs).transaction(|(uploads, ctree, seqs)| {
             uploads.remove(id.as_bytes())?;
             for k in &keys {
                 ctree.remove(k)?;
             }
+            journal::forget_seq(seqs, id)?;
             Ok(())
         })?;
         Ok(())
@@ -337,7 +383,8 @@ impl Meta {
     }
 
     /// Atomically: the upload is gone with its chunk ledger, the files exist, their blobs are
-    /// referenced once more each, and the digest and alias indexes point at them.
+    /// referenced once more each, the digest and alias indexes point at them, and one
+    /// `UploadCompleted` event per file is in the journal.
     pub(crate) fn finish_completion(&self, id: &UploadId, files: &[FileRec]) -> Result<(), Error> {
         let keys: Vec<_> = self
             .chunks
@@ -351,7 +398,13 @@ impl Meta {
             &self.blobs,
             &self.digests,
             &self.aliases,
+            &self.events,
+            &self.seqs,
         ];
+        let drafts: Vec<Draft> = files
+            .iter()
+            .map(|f| Draft::of_file(EventKind::UploadCompleted, f))
+            .collect();
         trees.transaction(|t: &Vec<TransactionalTree>| {
             let (uploads, ctree, ftree, btree) = (&t[0], &t[1], &t[2], &t[3]);
             uploads.remove(id.as_bytes())?;
@@ -375,15 +428,26 @@ impl Meta {
                 btree.insert(f.digests.sha256.as_bytes(), encode(&blob))?;
                 index_file(&t[4], &t[5], f, true)?;
             }
+            for d in &drafts {
+                journal::append(&t[6], &t[7], d)?;
+            }
             Ok(())
         })?;
         Ok(())
     }
 
-    /// Atomically removes a file, its indexes and one reference to its blob. Returns the file
-    /// and whether the blob is now unreferenced (the caller removes its bytes).
+    /// Atomically removes a file, its indexes and one reference to its blob, and records
+    /// `FileDeleted`. Returns the file and whether the blob is now unreferenced (the caller
+    /// removes its bytes).
     pub(crate) fn remove_file(&self, id: &FileId) -> Result<Option<(FileRec, bool)>, Error> {
-        let trees = [&self.files, &self.blobs, &self.digests, &self.aliases];
+        let trees = [
+            &self.files,
+            &self.blobs,
+            &self.digests,
+            &self.aliases,
+            &self.events,
+            &self.seqs,
+        ];
         let out = trees.transaction(|t: &Vec<TransactionalTree>| {
             let Some(raw) = t[0].remove(id.as_bytes())? else {
                 return Ok(None);
@@ -401,6 +465,7 @@ impl Meta {
                 }
             }
             index_file(&t[2], &t[3], &f, false)?;
+            journal::append(&t[4], &t[5], &Draft::of_file(EventKind::FileDeleted, &f))?;
             Ok(Some((f, orphan)))
         })?;
         Ok(out)
@@ -472,134 +537,9 @@ impl Meta {
             })
             .transpose()
     }
-
-    // ---- namespaced records of front ends -------------------------------------------------
-
-    pub(crate) fn record(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        Ok(self.records.get(ns_key(ns, key))?.map(|v| v.to_vec()))
-    }
-
-    pub(crate) fn record_cas(
-        &self,
-        ns: &str,
-        key: &str,
-        old: Option<&[u8]>,
-        new: Option<&[u8]>,
-    ) -> Result<bool, Error> {
-        Ok(self
-            .records
-            .compare_and_swap(ns_key(ns, key), old, new)?
-            .is_ok())
-    }
-
-    /// Applies a batch atomically; false (and nothing changed) when a precondition fails.
-    pub(crate) fn record_batch(&self, ns: &str, ops: &[RecordOp]) -> Result<bool, Error> {
-        let res = self.records.transaction(|t| {
-            for op in ops {
-                match op {
-                    RecordOp::Absent(k) => {
-                        if t.get(ns_key(ns, k))?.is_some() {
-                            return Err(ConflictableTransactionError::Abort(None));
-                        }
-                    }
-                    RecordOp::Equals(k, v) => {
-                        if t.get(ns_key(ns, k))?.as_deref() != Some(v.as_slice()) {
-                            return Err(ConflictableTransactionError::Abort(None));
-                        }
-                    }
-                    RecordOp::Put(k, v) => {
-                        t.insert(ns_key(ns, k), v.as_slice())?;
-                    }
-                    RecordOp::Remove(k) => {
-                        t.remove(ns_key(ns, k))?;
-                    }
-                }
-            }
-            Ok(())
-        });
-        match res {
-            Ok(()) => Ok(true),
-            Err(sled::transaction::TransactionError::Abort(None)) => Ok(false),
-            Err(sled::transaction::TransactionError::Abort(Some(e))) => Err(e),
-            Err(sled::transaction::TransactionError::Storage(e)) => Err(e.into()),
-        }
-    }
-
-    pub(crate) fn record_put(&self, ns: &str, key: &str, value: &[u8]) -> Result<(), Error> {
-        self.records.insert(ns_key(ns, key), value)?;
-        Ok(())
-    }
-
-    pub(crate) fn record_remove(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        Ok(self.records.remove(ns_key(ns, key))?.map(|v| v.to_vec()))
-    }
-
-    pub(crate) fn record_scan(
-        &self,
-        ns: &str,
-        prefix: &str,
-    ) -> Result<Vec<(String, Vec<u8>)>, Error> {
-        let p = ns_key(ns, prefix);
-        let skip = ns.len() + 1;
-        self.records
-            .scan_prefix(&p)
-            .map(|kv| {
-                let (k, v) = kv?;
-                Ok((String::from_utf8_lossy(&k[skip..]).into_owned(), v.to_vec()))
-            })
-            .collect()
-    }
-
-    pub(crate) fn all_records(&self) -> Result<Vec<(String, String, Vec<u8>)>, Error> {
-        self.records
-            .iter()
-            .map(|kv| {
-                let (k, v) = kv?;
-                let split = k.iter().position(|b| *b == 0).unwrap_or(k.len());
-                let ns = String::from_utf8_lossy(&k[..split]).into_owned();
-                let key = String::from_utf8_lossy(k.get(split + 1..).unwrap_or(&[])).into_owned();
-                Ok((ns, key, v.to_vec()))
-            })
-            .collect()
-    }
-
-    /// Increments a per-namespace counter and returns the new value (1, 2, 3, ...). Atomic:
-    /// sled's `update_and_fetch` retries on contention, so no two callers get the same value.
-    pub(crate) fn next_counter(&self, ns: &str, name: &str) -> Result<u64, Error> {
-        self.advance_counter(ns, name, 1)
-    }
-
-    /// Adds `by` to a counter atomically and returns its new value.
-    pub(crate) fn advance_counter(&self, ns: &str, name: &str, by: u64) -> Result<u64, Error> {
-        let v = self
-            .counters
-            .update_and_fetch(ns_key(ns, name), |old| {
-                let n = old
-                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                    .map(u64::from_be_bytes)
-                    .unwrap_or(0);
-                Some(n.saturating_add(by).to_be_bytes().to_vec())
-            })?
-            .ok_or_else(|| Error::Corrupt("counter vanished".into()))?;
-        let raw: [u8; 8] = v
-            .as_ref()
-            .try_into()
-            .map_err(|_| Error::Corrupt("counter value".into()))?;
-        Ok(u64::from_be_bytes(raw))
-    }
 }
 
 /// One step of an atomic record batch.
-#[derive(Clone, Debug)]
-pub(crate) enum RecordOp {
-    /// Precondition: the key does not exist.
-    Absent(String),
-    /// Precondition: the key holds exactly these bytes.
-    Equals(String, Vec<u8>),
-    Put(String, Vec<u8>),
-    Remove(String),
-}
-
 /// Adds (or removes) a file's digest and alias index entries inside a transaction.
 fn index_file(
     digests: &TransactionalTree,
@@ -641,21 +581,19 @@ impl FileRec {
             aliases: self.aliases.clone(),
             created_at: time_of(self.created_ms),
             expires_at: self.expires_ms.map(time_of),
+            labels: self.labels.clone(),
         }
     }
 
-    pub(crate) fn new(
-        owner: Principal,
-        namespace: String,
-        meta: NewFile,
-        size: u64,
-        digests: Digests,
-    ) -> Self {
+    /// The file `upload` produces.
+    pub(crate) fn new(upload: &UploadRec, meta: NewFile, size: u64, digests: Digests) -> Self {
         FileRec {
+            upload: Some(upload.id),
+            labels: upload.labels.clone(),
+            owner: upload.owner.clone(),
+            namespace: upload.namespace.clone(),
             v: RECORD_VERSION,
             id: FileId::random(),
-            owner,
-            namespace,
             name: meta.name,
             content_type: meta.content_type,
             size,
@@ -687,6 +625,7 @@ impl UploadRec {
             held: Vec::new(),
             parts_done: 0,
             files: Vec::new(),
+            labels: new.labels.clone(),
         }
     }
 

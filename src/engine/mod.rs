@@ -12,17 +12,20 @@ mod error;
 mod fold;
 mod indexed;
 mod ingest;
+mod journal;
 mod meta;
 mod ranged;
 mod reconcile;
 mod records;
 mod stage;
+mod stats;
 mod sweep;
 mod types;
 
 pub use batch::{BatchCompletion, PartWriter};
 pub use digest::ContentObserver;
 pub use error::Error;
+pub use journal::{Candidate, CompletionGate, Event, EventFile, EventKind};
 pub use ranged::CutOff;
 pub use records::{RecordBatch, Records};
 pub use stage::Staged;
@@ -88,6 +91,10 @@ pub(crate) struct Inner {
     create_lock: StdMutex<()>,
     /// Background work (folds) that `shutdown` waits for.
     tasks: tokio_util::task::TaskTracker,
+    /// Bumped after every commit that appends to the event journal (wakes its readers).
+    journal_tick: tokio::sync::watch::Sender<u64>,
+    /// The check a verified completion must pass before it is committed.
+    gate: StdMutex<Option<journal::CompletionGate>>,
 }
 
 /// In-memory companion of an upload.
@@ -155,6 +162,8 @@ impl Engine {
                 sweeper: StdMutex::new(None),
                 create_lock: StdMutex::new(()),
                 tasks: tokio_util::task::TaskTracker::new(),
+                journal_tick: tokio::sync::watch::Sender::new(0),
+                gate: StdMutex::new(None),
             }),
         };
         let report = engine.reconcile().await?;
@@ -263,17 +272,29 @@ impl Engine {
                 if strict {
                     i.meta.flush()?;
                 }
+                i.journal_bump();
                 Ok(rec)
             })
             .await?;
+        stats::upload_created(&rec.namespace);
         tracing::debug!(upload = %rec.id, layout = ?rec.layout, "upload created");
         Ok(self.info_of(rec, Vec::new()))
     }
 
     /// The upload `id` as its owner sees it.
     pub async fn upload(&self, owner: &Principal, id: UploadId) -> Result<UploadInfo, Error> {
-        let rec = self.owned_upload(owner, id).await?;
-        let chunks = self.chunk_indexes(&rec).await?;
+        // One trip to the blocking pool: this answers every stored chunk.
+        let owner = owner.clone();
+        let (rec, chunks) = self
+            .blocking(move |i| {
+                let rec = owned(i.meta.upload(&id)?, &owner)?;
+                let chunks = match rec.layout {
+                    Layout::Indexed { .. } => i.meta.chunk_indexes(&id)?,
+                    _ => Vec::new(),
+                };
+                Ok((rec, chunks))
+            })
+            .await?;
         Ok(self.info_of(rec, chunks))
     }
 
@@ -283,26 +304,8 @@ impl Engine {
         owner: &Principal,
         id: UploadId,
     ) -> Result<UploadRec, Error> {
-        let rec = self
-            .blocking(move |i| i.meta.upload(&id))
-            .await?
-            .ok_or(Error::UnknownUpload)?;
-        if &rec.owner != owner || rec.expires_ms() <= meta::now_ms() {
-            return Err(Error::UnknownUpload);
-        }
-        if matches!(rec.state, UploadRecState::Completing(_)) {
-            return Err(Error::UnknownUpload);
-        }
-        Ok(rec)
-    }
-
-    async fn chunk_indexes(&self, rec: &UploadRec) -> Result<Vec<ChunkIndex>, Error> {
-        if !matches!(rec.layout, Layout::Indexed { .. }) {
-            return Ok(Vec::new());
-        }
-        let id = rec.id;
-        self.blocking(move |i| Ok(i.meta.chunks(&id)?.into_iter().map(|(k, _)| k).collect()))
-            .await
+        let rec = self.blocking(move |i| i.meta.upload(&id)).await?;
+        owned(rec, owner)
     }
 
     pub(crate) fn info_of(&self, rec: UploadRec, chunks: Vec<ChunkIndex>) -> UploadInfo {
@@ -335,6 +338,7 @@ impl Engine {
             created_at: meta::time_of(rec.created_ms),
             updated_at: meta::time_of(rec.updated_ms),
             expires_at: meta::time_of(rec.expires_ms()),
+            labels: rec.labels,
         }
     }
 
@@ -388,6 +392,7 @@ impl Engine {
                 if strict {
                     i.meta.flush()?;
                 }
+                i.journal_bump();
                 if let Some((f, true)) = &r {
                     i.blob.remove_blob(&f.digests.sha256)?;
                 }
@@ -510,6 +515,16 @@ impl Engine {
         Ok(inv)
     }
 
+    /// Number of unfinished uploads (a gauge for operators).
+    pub async fn upload_count(&self) -> Result<usize, Error> {
+        self.blocking(|i| Ok(i.meta.upload_count())).await
+    }
+
+    /// Free bytes on the data volume.
+    pub async fn available_space(&self) -> Result<u64, Error> {
+        self.blocking(|i| Ok(i.blob.available_space()?)).await
+    }
+
     /// Succeeds when the store can take writes (used by `/healthz`).
     pub async fn check_writable(&self) -> Result<(), Error> {
         self.blocking(|i| {
@@ -535,4 +550,16 @@ pub(crate) fn join_error(e: tokio::task::JoinError) -> Error {
         std::panic::resume_unwind(e.into_panic());
     }
     Error::Io(std::io::Error::other("blocking task cancelled"))
+}
+
+/// `rec` if it is an upload `owner` may use: theirs, not expired, not being completed.
+fn owned(rec: Option<UploadRec>, owner: &Principal) -> Result<UploadRec, Error> {
+    let rec = rec.ok_or(Error::UnknownUpload)?;
+    if &rec.owner != owner || rec.expires_ms() <= meta::now_ms() {
+        return Err(Error::UnknownUpload);
+    }
+    if matches!(rec.state, UploadRecState::Completing(_)) {
+        return Err(Error::UnknownUpload);
+    }
+    Ok(rec)
 }

@@ -18,7 +18,7 @@ use super::error::Error;
 use super::ingest::{pump, BlockSink, End};
 use super::meta::{now_ms, UploadRecState};
 use super::types::*;
-use super::Engine;
+use super::{stats, Engine};
 
 /// What to do with the bytes of a body that is cut off mid-stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +110,7 @@ impl Engine {
             return result;
         }
         let written = pumped.bytes;
+        stats::received(&rec.namespace, written);
         let file = sink.file;
         let strict = self.strict();
         self.blocking(move |_| {

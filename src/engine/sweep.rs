@@ -53,16 +53,14 @@ impl Engine {
             let _meta = cell.meta.lock().await;
             let removed = self
                 .blocking(move |i| {
-                    // Re-check under the lock: a chunk may have refreshed it meanwhile.
-                    match i.meta.upload(&id)? {
-                        Some(cur) if cur.expires_ms() <= now_ms => {
-                            i.meta.remove_upload(&id)?;
-                            i.meta.flush()?;
-                            i.blob.remove_spool(&id)?;
-                            Ok(true)
-                        }
-                        _ => Ok(false),
+                    // Re-checked inside the transaction: a chunk may have refreshed it meanwhile.
+                    if !i.meta.expire_upload(&id, now_ms)? {
+                        return Ok(false);
                     }
+                    i.meta.flush()?;
+                    i.journal_bump();
+                    i.blob.remove_spool(&id)?;
+                    Ok(true)
                 })
                 .await?;
             drop(_meta);
@@ -71,6 +69,7 @@ impl Engine {
                 self.forget_cell(&id);
                 tracing::debug!(upload = %id, "expired upload swept");
                 report.uploads += 1;
+                super::stats::upload_expired(&u.namespace);
             }
         }
         let files = self.blocking(|i| i.meta.files()).await?;
@@ -81,6 +80,7 @@ impl Engine {
                     .blocking(move |i| {
                         let r = i.meta.remove_file(&id)?;
                         i.meta.flush()?;
+                        i.journal_bump();
                         if let Some((f, true)) = &r {
                             i.blob.remove_blob(&f.digests.sha256)?;
                             return Ok((r.is_some(), 1));

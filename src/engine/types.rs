@@ -202,7 +202,13 @@ pub struct NewUpload {
     pub digests: DigestSet,
     /// How long the upload may stay idle before the sweeper removes it (default: `upload_ttl`).
     pub ttl: Option<std::time::Duration>,
+    /// Opaque key/value strings of the front end (e.g. its own ids for the upload), kept on the
+    /// upload and its files and copied into every journal event about them.
+    pub labels: Labels,
 }
+
+/// Opaque key/value strings a front end attaches to an upload (sorted by key).
+pub type Labels = std::collections::BTreeMap<String, String>;
 
 /// Metadata recorded on the file created by completion.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -244,6 +250,8 @@ pub struct UploadInfo {
     pub created_at: SystemTime,
     pub updated_at: SystemTime,
     pub expires_at: SystemTime,
+    /// As given in [`NewUpload::labels`].
+    pub labels: Labels,
 }
 
 /// One file held by a `Batch` upload.
@@ -267,6 +275,8 @@ pub struct FileInfo {
     pub aliases: Vec<(String, String)>,
     pub created_at: SystemTime,
     pub expires_at: Option<SystemTime>,
+    /// The labels of the upload the file came from.
+    pub labels: Labels,
 }
 
 /// Why a completion did not verify.
@@ -281,6 +291,9 @@ pub struct Mismatch {
 }
 
 /// Result of a completion: expected outcomes are values, not errors.
+// `Completed` is the common outcome and is consumed at once by the front end; boxing it would
+// only add an allocation per completion.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Completion {
     /// Verified and stored; the upload is gone.

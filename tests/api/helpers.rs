@@ -130,6 +130,7 @@ impl TestApp {
                 layout: Layout::Indexed { count: Some(1) },
                 digests: DigestSet::ALL,
                 ttl: None,
+                labels: Default::default(),
             })
             .await
             .expect("create upload");

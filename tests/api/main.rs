@@ -4,6 +4,7 @@ mod dyson;
 mod filesnest;
 mod healthz;
 mod helpers;
+mod hooks;
 mod introspection;
 mod native;
 mod serve;

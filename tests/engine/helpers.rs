@@ -78,6 +78,7 @@ pub fn indexed(count: Option<u64>) -> NewUpload {
         layout: Layout::Indexed { count },
         digests: DigestSet::ALL,
         ttl: None,
+        labels: Default::default(),
     }
 }
 

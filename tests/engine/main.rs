@@ -2,6 +2,7 @@
 mod boundaries;
 mod helpers;
 mod indexed;
+mod journal;
 mod lifecycle;
 mod open_uploads;
 mod properties;

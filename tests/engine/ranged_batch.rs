@@ -8,6 +8,7 @@ fn ranged(size: u64) -> NewUpload {
         layout: Layout::Ranged { size },
         digests: DigestSet::SHA256.with(DigestKind::Sha1),
         ttl: None,
+        labels: Default::default(),
     }
 }
 
@@ -173,6 +174,7 @@ fn batch(parts: u32) -> NewUpload {
         layout: Layout::Batch { parts },
         digests: DigestSet::SHA256,
         ttl: None,
+        labels: Default::default(),
     }
 }
 

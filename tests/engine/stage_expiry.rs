@@ -12,6 +12,7 @@ fn ranged(size: u64) -> NewUpload {
         layout: Layout::Ranged { size },
         digests: DigestSet::SHA256,
         ttl: None,
+        labels: Default::default(),
     }
 }
 
