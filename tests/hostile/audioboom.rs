@@ -142,7 +142,7 @@ fn invalid_chunk(partial: u64, complete: u64) -> impl Strategy<Value = (u64, Vec
     (
         0..6usize,
         bad_integer(),
-        prop::collection::vec(b'A'..b'Z', 1..7),
+        prop::collection::vec(b'A'..=b'Z', 1..7),
     )
         .prop_map(move |(fault, bad, data)| {
             let chunk = |d: &[u8]| Part::file("attachment[chunk]", "c", d.to_vec());

@@ -68,11 +68,14 @@ async fn arrange(app: &TestApp) -> Ids {
 }
 
 /// For each create field (table of §4): values that certainly fail, and any value.
-fn create_fields() -> Vec<(
+/// A create field: its name, values that certainly fail it, and any value.
+type Field = (
     &'static str,
     BoxedStrategy<Option<String>>,
     BoxedStrategy<Option<String>>,
-)> {
+);
+
+fn create_fields() -> Vec<Field> {
     let not_a_string = || {
         prop::sample::select(vec!["1", "true", "[]", "{}", "1.5"]).prop_map(|s| Some(s.to_owned()))
     };
