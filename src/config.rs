@@ -43,6 +43,9 @@ pub struct Settings {
     /// `max_upload_size`: largest file any dialect may assemble (0 = unlimited).
     #[serde(deserialize_with = "byte_size")]
     pub max_upload_size: u64,
+    /// `max_open_uploads_per_principal`: most unfinished uploads one principal may hold at once
+    /// (0 = unlimited).
+    pub max_open_uploads_per_principal: u64,
     /// `public_base_url`: the externally visible base URL (behind a proxy), e.g.
     /// `https://files.example.com`; used where a dialect must print absolute URLs.
     pub public_base_url: Option<String>,
@@ -81,6 +84,7 @@ impl Default for Settings {
             upload_ttl: Duration::from_secs(24 * 3600),
             min_free_space: 1 << 30,
             max_upload_size: 10 << 30,
+            max_open_uploads_per_principal: 1000,
             public_base_url: None,
             request_timeout: Duration::from_secs(60),
             body_timeout: Duration::from_secs(60),
@@ -256,6 +260,7 @@ impl Settings {
             min_free_space: self.min_free_space,
             max_upload_size: self.max_upload_size,
             sweep_interval: self.sweep_interval,
+            max_open_uploads_per_owner: self.max_open_uploads_per_principal,
         }
     }
 }
@@ -273,6 +278,7 @@ mod tests {
         assert_eq!(s.upload_ttl, Duration::from_secs(86400));
         assert_eq!(s.min_free_space, 1 << 30);
         assert_eq!(s.max_upload_size, 10 << 30);
+        assert_eq!(s.max_open_uploads_per_principal, 1000);
         assert_eq!(s.auth.introspect_cache, Duration::from_secs(60));
         assert_eq!(s.dialects.filesnest.upload_max_size, 104_857_600);
         assert!(s.dialects.dstor.enabled);
@@ -371,9 +377,13 @@ mod tests {
 
     #[test]
     fn engine_config_carries_the_storage_settings() {
-        let s = Settings::from_toml("data_dir = \"/d\"\nmin_free_space = 7\n").unwrap();
+        let s = Settings::from_toml(
+            "data_dir = \"/d\"\nmin_free_space = 7\nmax_open_uploads_per_principal = 3\n",
+        )
+        .unwrap();
         let e = s.engine_config();
         assert_eq!(e.data_dir, PathBuf::from("/d"));
         assert_eq!(e.min_free_space, 7);
+        assert_eq!(e.max_open_uploads_per_owner, 3);
     }
 }

@@ -75,6 +75,7 @@ impl ResponseError for NativeError {
                 | E::ChunkOutOfRange { .. }
                 | E::RangeOutOfBounds { .. }
                 | E::TooLarge { .. }
+                | E::TooManyUploads { .. }
                 | E::PartsExhausted { .. }
                 | E::Body(_)
                 | E::InvalidName(_)

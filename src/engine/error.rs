@@ -27,6 +27,9 @@ pub enum Error {
     /// A `Batch` upload already received all of its parts.
     #[error("all {parts} parts already received")]
     PartsExhausted { parts: u32 },
+    /// The owner already holds `max_open_uploads_per_owner` unfinished uploads.
+    #[error("at most {limit} open uploads per owner")]
+    TooManyUploads { limit: u64 },
     /// Free space on the data volume is below `min_free_space`: new data is refused.
     #[error("insufficient storage: {available} bytes free, {required} required")]
     InsufficientStorage { available: u64, required: u64 },

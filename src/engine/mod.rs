@@ -60,6 +60,9 @@ pub struct EngineConfig {
     pub max_upload_size: u64,
     /// How often the sweeper looks for expired uploads and files.
     pub sweep_interval: Duration,
+    /// Most unfinished, unexpired uploads one owner may hold at once (0 = unlimited): one
+    /// principal must not be able to fill the store with abandoned sessions.
+    pub max_open_uploads_per_owner: u64,
 }
 
 impl Default for EngineConfig {
@@ -71,6 +74,7 @@ impl Default for EngineConfig {
             min_free_space: 1 << 30,
             max_upload_size: 10 << 30,
             sweep_interval: Duration::from_secs(60),
+            max_open_uploads_per_owner: 1000,
         }
     }
 }
@@ -91,6 +95,9 @@ pub(crate) struct Inner {
     /// Per-upload locks and in-memory running digests.
     cells: StdMutex<HashMap<UploadId, Arc<Cell>>>,
     sweeper: StdMutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Serialises "count the owner's open uploads, then insert one" so that parallel creates
+    /// cannot overshoot `max_open_uploads_per_owner`.
+    create_lock: StdMutex<()>,
     /// Background work (folds) that `shutdown` waits for.
     tasks: tokio_util::task::TaskTracker,
     /// What reconciling on open repaired (an explicit garbage collection reports it too).
@@ -166,6 +173,7 @@ impl Engine {
                 blob,
                 cells: StdMutex::new(HashMap::new()),
                 sweeper: StdMutex::new(None),
+                create_lock: StdMutex::new(()),
                 tasks: tokio_util::task::TaskTracker::new(),
                 opened: StdMutex::new(Default::default()),
                 journal_tick: tokio::sync::watch::Sender::new(0),
@@ -276,8 +284,21 @@ impl Engine {
         let ttl = new.ttl.unwrap_or(self.inner.config.upload_ttl);
         let rec = UploadRec::new(&new, ttl);
         let strict = self.strict();
+        let max_open = self.inner.config.max_open_uploads_per_owner;
         let rec = self
             .blocking(move |i| {
+                let _create = i.create_lock.lock().expect("create lock");
+                if max_open > 0 {
+                    let now = meta::now_ms();
+                    let open = i.meta.uploads()?.into_iter().filter(|u| {
+                        u.owner == rec.owner
+                            && u.expires_ms() > now
+                            && !matches!(u.state, UploadRecState::Completing(_))
+                    });
+                    if open.count() as u64 >= max_open {
+                        return Err(Error::TooManyUploads { limit: max_open });
+                    }
+                }
                 let sparse = match rec.layout {
                     Layout::Ranged { size } => Some(size),
                     _ => None,
