@@ -97,12 +97,20 @@ fn failure(e: impl Into<DstorError>, stored: Vec<FileId>) -> Failure {
     (explanation, stored)
 }
 
-/// Namespace of the aliases that number an upload's stored files, `<token>/<n>` in upload
-/// order, so a finalisation a restart interrupted finds them again.
+/// Namespace of the aliases that number an upload's stored files in upload order, so a
+/// finalisation a restart interrupted finds them again (see [`order_key`]).
 const FILE_ORDER_NS: &str = "dstor.upload";
 
+/// `<sha256(token) hex, 32 digits>/<n>`: the upload token is a credential, and aliases are shown
+/// to operators and in webhook bodies, so only a digest of it is stored.
+fn order_key(token: &str, n: usize) -> String {
+    use sha2::Digest as _;
+    let digest = hex::encode(sha2::Sha256::digest(token.as_bytes()));
+    format!("{}/{n}", &digest[..32])
+}
+
 /// Stores the upload's files in the content store (aliased `dstor:<cid>` and, by position,
-/// `dstor.upload:<token>/<n>`).
+/// `dstor.upload:<order key>`).
 async fn store_files(
     dstor: &Dstor,
     token: &str,
@@ -113,7 +121,7 @@ async fn store_files(
     let completion = dstor
         .engine
         .complete_batch(&record.owner, record.upload, |n, f| {
-            let mut aliases = vec![(FILE_ORDER_NS.to_owned(), format!("{token}/{n}"))];
+            let mut aliases = vec![(FILE_ORDER_NS.to_owned(), order_key(token, n))];
             if let Some(r) = cids.get(&f.sha256) {
                 aliases.push(("dstor".to_owned(), r.cid.to_string()));
             }
@@ -146,7 +154,7 @@ async fn stored_before_restart(dstor: &Dstor, token: &str) -> Result<Vec<FileInf
     for n in 0.. {
         let Some(id) = dstor
             .engine
-            .resolve_alias(FILE_ORDER_NS, &format!("{token}/{n}"))
+            .resolve_alias(FILE_ORDER_NS, &order_key(token, n))
             .await?
         else {
             break;
@@ -431,4 +439,19 @@ pub fn content_type(name: &str) -> String {
         .and_then(|e| e.to_str())
         .unwrap_or("");
     actix_files::file_extension_to_mime(ext).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::order_key;
+
+    #[test]
+    fn the_order_key_numbers_files_per_upload_without_storing_the_token() {
+        let token = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+        let (first, second) = (order_key(token, 0), order_key(token, 1));
+        assert!(!first.contains(token) && !second.contains(token));
+        assert_eq!(first.split_once('/'), Some((&first[..32], "0")));
+        assert_eq!(&first[..33], &second[..33]);
+        assert_ne!(&first[..32], &order_key("another token", 0)[..32]);
+    }
 }
