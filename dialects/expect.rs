@@ -25,7 +25,7 @@ pub type Expect = fn(&DialectContext) -> ExpectCheck;
 
 /// The checks of every enabled dialect that has one.
 #[derive(Clone, Default)]
-pub struct ExpectGate(Vec<ExpectCheck>);
+pub struct ExpectGate(Vec<(&'static str, ExpectCheck)>);
 
 impl ExpectGate {
     pub fn new(ctx: &DialectContext) -> Self {
@@ -39,7 +39,8 @@ impl ExpectGate {
                 let d = DIALECTS.iter().find(|d| d.name == name)?;
                 d.configure?;
                 let make = d.expect?;
-                Some(make(&ctx.for_dialect(d.name, common.prefix)))
+                // Early answers leave before any middleware, CORS included: no policy here.
+                Some((d.name, make(&ctx.for_dialect(d.name, common.prefix, None))))
             })
             .collect();
         ExpectGate(checks)
@@ -47,12 +48,17 @@ impl ExpectGate {
 
     /// The early answer for `head`, if a dialect refuses its body.
     pub async fn check(&self, head: &RequestHead) -> Option<HttpResponse> {
-        for check in &self.0 {
+        for (dialect, check) in &self.0 {
             if let Some(decision) = check(head) {
                 let answer = decision.await;
                 if let Some(res) = &answer {
-                    tracing::info!(method = %head.method, path = %head.uri.path(),
-                        status = res.status().as_u16(), "refused before the body (Expect: 100-continue)");
+                    let status = res.status().as_u16();
+                    tracing::info!(%dialect, method = %head.method, path = %head.uri.path(),
+                        status, "refused before the body (Expect: 100-continue)");
+                    // These never reach the app's request middleware (src/monitoring.rs).
+                    metrics::counter!("chunkgate_http_requests_total",
+                        "dialect" => *dialect, "route" => "expect", "status" => status.to_string())
+                    .increment(1);
                 }
                 return answer;
             }

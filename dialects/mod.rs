@@ -3,9 +3,11 @@
 //! # Adding a dialect
 //! Each dialect lives in `dialects/<name>/mod.rs` and exposes
 //! `pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext)`, which registers its
-//! routes built with [`DialectContext::resource`] (so the configured prefix, both trailing-slash
-//! forms and the `dialect` log field are handled in one place). To mount it, declare
-//! `pub mod <name>;` below and fill its row of [`DIALECTS`]: `configure`, the path prefixes whose
+//! routes built with [`DialectContext::endpoint`] (so the configured prefix, both trailing-slash
+//! forms, the `dialect` log field, CORS and the record of mounted routes checked against
+//! `docs/openapi.yaml` are handled in one place), and a `pub static CORS: cors::CorsDefaults`
+//! with its spec's CORS behaviour. To mount it, declare
+//! `pub mod <name>;` below and fill its row of [`DIALECTS`]: `configure`, `cors`, the path prefixes whose
 //! unmatched requests it answers (`owns`, relative to its mount prefix) and the handler that
 //! renders its legacy "no such route" answer (`unmatched`), and optionally an `expect` check
 //! that may refuse an `Expect: 100-continue` request from its head ([`expect`]). A request no route matches goes to
@@ -32,11 +34,14 @@ pub mod spika;
 use crate::auth::Authenticator;
 use crate::config::Settings;
 use crate::engine::Engine;
+pub use crate::routes::MountedRoutes;
 use crate::telemetry;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, HttpRequest, HttpResponse, Resource};
+use actix_web::{web, HttpRequest, HttpResponse, Resource, Route};
+use cors::CorsPolicy;
 use std::sync::Arc;
 
 /// Mounts a dialect's routes.
@@ -54,6 +59,8 @@ pub struct Dialect {
     /// Path prefixes (below the mount prefix) whose unmatched requests this dialect answers.
     pub owns: &'static [&'static str],
     pub unmatched: Option<Unmatched>,
+    /// Its spec's CORS behaviour (`[cors]` may change the origins, see [`cors`]).
+    pub cors: &'static cors::CorsDefaults,
     /// Answers `Expect: 100-continue` requests from their head (see [`expect`]); `None`: the
     /// server always sends `100 Continue`.
     pub expect: Option<expect::Expect>,
@@ -66,6 +73,7 @@ pub const DIALECTS: [Dialect; 5] = [
         configure: Some(filesnest::configure),
         owns: &["/api"],
         unmatched: Some(filesnest::unmatched),
+        cors: &filesnest::CORS,
         expect: Some(filesnest::expect),
     },
     Dialect {
@@ -73,6 +81,7 @@ pub const DIALECTS: [Dialect; 5] = [
         configure: Some(dyson::configure),
         owns: dyson::OWNS,
         unmatched: Some(dyson::unmatched),
+        cors: &dyson::CORS,
         expect: None,
     },
     Dialect {
@@ -80,6 +89,7 @@ pub const DIALECTS: [Dialect; 5] = [
         configure: Some(audioboom::configure),
         owns: audioboom::OWNS,
         unmatched: Some(audioboom::unmatched),
+        cors: &audioboom::CORS,
         expect: None,
     },
     Dialect {
@@ -87,6 +97,7 @@ pub const DIALECTS: [Dialect; 5] = [
         configure: Some(spika::configure),
         owns: spika::OWNS,
         unmatched: Some(spika::unmatched),
+        cors: &spika::CORS,
         expect: None,
     },
     Dialect {
@@ -94,13 +105,15 @@ pub const DIALECTS: [Dialect; 5] = [
         configure: Some(dstor::configure),
         owns: dstor::OWNS,
         unmatched: Some(dstor::unmatched),
+        cors: &dstor::CORS,
         expect: None,
     },
 ];
 
-/// Where unmatched requests go: `(full path prefix, handler)` of every enabled dialect.
+/// Where unmatched requests go: `(full path prefix, handler, CORS policy)` of every enabled
+/// dialect (a legacy 404 carries the dialect's CORS headers, so a page can read it).
 #[derive(Clone, Default)]
-pub struct UnmatchedRoutes(Vec<(String, Unmatched, &'static str)>);
+pub struct UnmatchedRoutes(Vec<(String, Unmatched, &'static str, Option<Arc<CorsPolicy>>)>);
 
 impl UnmatchedRoutes {
     /// Collects the claims of every enabled, implemented dialect.
@@ -111,11 +124,13 @@ impl UnmatchedRoutes {
                 continue;
             };
             if let (true, Some(_), Some(handler)) = (common.enabled, d.configure, d.unmatched) {
+                let policy = CorsPolicy::new(d.cors, &settings.cors.for_dialect(name));
                 for own in d.owns {
                     claims.push((
                         format!("{}{}", common.prefix, own.trim_end_matches('/')),
                         handler,
                         d.name,
+                        policy.clone(),
                     ));
                 }
             }
@@ -123,35 +138,42 @@ impl UnmatchedRoutes {
         UnmatchedRoutes(claims)
     }
 
-    /// The handler owning the longest prefix of `path` (matched on whole segments).
-    pub fn find(&self, path: &str) -> Option<Unmatched> {
-        self.claim(path).map(|(h, _)| h)
+    /// The handler owning the longest prefix of `path` (matched on whole segments), with the
+    /// owning dialect's CORS policy.
+    pub fn find(&self, path: &str) -> Option<(Unmatched, Option<Arc<CorsPolicy>>)> {
+        self.claim(path).map(|(h, _, cors)| (h, cors))
     }
 
     /// The dialect owning the longest prefix of `path` (metrics label of unrouted requests).
     pub fn owner(&self, path: &str) -> Option<&'static str> {
-        self.claim(path).map(|(_, name)| name)
+        self.claim(path).map(|(_, name, _)| name)
     }
 
-    fn claim(&self, path: &str) -> Option<(Unmatched, &'static str)> {
+    fn claim(&self, path: &str) -> Option<(Unmatched, &'static str, Option<Arc<CorsPolicy>>)> {
         self.0
             .iter()
-            .filter(|(p, _, _)| {
+            .filter(|(p, _, _, _)| {
                 p.is_empty()
                     || path == p
                     || path
                         .strip_prefix(p.as_str())
                         .is_some_and(|rest| rest.starts_with('/'))
             })
-            .max_by_key(|(p, _, _)| p.len())
-            .map(|(_, h, name)| (*h, *name))
+            .max_by_key(|(p, _, _, _)| p.len())
+            .map(|(_, h, name, c)| (*h, *name, c.clone()))
     }
 }
 
 /// The app's default service: the owning dialect's legacy 404, or a plain JSON 404.
 pub async fn unmatched(req: HttpRequest, routes: web::Data<UnmatchedRoutes>) -> HttpResponse {
     match routes.find(req.path()) {
-        Some(handler) => handler(&req),
+        Some((handler, cors)) => {
+            let mut response = handler(&req);
+            if let Some(cors) = cors {
+                cors.decorate(req.headers().get(header::ORIGIN), response.headers_mut());
+            }
+            response
+        }
         None => HttpResponse::NotFound().json(serde_json::json!({"error": "not found"})),
     }
 }
@@ -160,12 +182,12 @@ pub async fn unmatched(req: HttpRequest, routes: web::Data<UnmatchedRoutes>) -> 
 pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
     let settings = Arc::clone(&ctx.settings);
     for (name, common) in settings.dialects.all() {
-        let mount = DIALECTS
-            .iter()
-            .find(|d| d.name == name)
-            .and_then(|d| d.configure);
-        if let (true, Some(mount)) = (common.enabled, mount) {
-            mount(cfg, &ctx.for_dialect(name, common.prefix));
+        let Some(d) = DIALECTS.iter().find(|d| d.name == name) else {
+            continue;
+        };
+        if let (true, Some(mount)) = (common.enabled, d.configure) {
+            let cors = CorsPolicy::new(d.cors, &settings.cors.for_dialect(name));
+            mount(cfg, &ctx.for_dialect(name, common.prefix, cors));
         }
     }
 }
@@ -182,6 +204,10 @@ pub struct DialectContext {
     pub settings: Arc<Settings>,
     name: &'static str,
     prefix: String,
+    /// The dialect's CORS policy; `None`: no CORS headers.
+    cors: Option<Arc<CorsPolicy>>,
+    /// Every route mounted through this context (shared by all dialects of one app).
+    routes: MountedRoutes,
 }
 
 impl DialectContext {
@@ -197,15 +223,23 @@ impl DialectContext {
             settings,
             name: "",
             prefix: String::new(),
+            cors: None,
+            routes: MountedRoutes::default(),
         }
     }
 
-    fn for_dialect(&self, name: &'static str, prefix: &str) -> Self {
+    fn for_dialect(&self, name: &'static str, prefix: &str, cors: Option<Arc<CorsPolicy>>) -> Self {
         DialectContext {
             name,
             prefix: prefix.to_owned(),
+            cors,
             ..self.clone()
         }
+    }
+
+    /// The record of every route mounted through this context (and its dialect copies).
+    pub fn mounted_routes(&self) -> &MountedRoutes {
+        &self.routes
     }
 
     /// The dialect's name (its config table and its `dialect` log field).
@@ -218,13 +252,17 @@ impl DialectContext {
         format!("{}{}", self.prefix, path)
     }
 
-    /// A resource for `path` under the dialect's prefix, matching it with and without a
-    /// trailing `/` (specs/README.md, "Trailing slashes"), named `<dialect>.<route>` and
-    /// recording the dialect on the request's log span. Add routes with `.route(...)`.
-    pub fn resource(
+    /// A resource for `path` under the dialect's prefix serving `routes` (each a handler with
+    /// its method: the method guard is set here and the route recorded, so `mounted_routes`
+    /// lists exactly what is served). It matches `path` with and without a trailing `/`
+    /// (specs/README.md, "Trailing slashes"), is named `<dialect>.<route>`, records the dialect
+    /// on the request's log span, and applies the dialect's CORS policy (preflights included).
+    /// Add `.app_data(..)` and `.default_service(..)` as needed.
+    pub fn endpoint(
         &self,
         route: &str,
         path: &str,
+        routes: impl IntoIterator<Item = (Method, Route)>,
     ) -> Resource<
         impl ServiceFactory<
             ServiceRequest,
@@ -241,8 +279,23 @@ impl DialectContext {
         } else {
             vec![base.clone(), format!("{base}/")]
         };
-        web::resource(patterns)
-            .name(&format!("{dialect}.{route}"))
+        let mut resource = web::resource(patterns).name(&format!("{dialect}.{route}"));
+        for (method, handler) in routes {
+            self.routes
+                .record(&method, if base.is_empty() { "/" } else { &base });
+            resource = resource.route(handler.method(method));
+        }
+        let cors = self.cors.clone();
+        resource
+            .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
+                let cors = cors.clone();
+                async move {
+                    match cors {
+                        Some(cors) => cors.handle(req, next).await,
+                        None => next.call(req).await,
+                    }
+                }
+            }))
             .wrap(from_fn(move |req: ServiceRequest, next: Next<BoxBody>| {
                 telemetry::record_dialect(req.request(), dialect);
                 next.call(req)
@@ -271,12 +324,13 @@ mod tests {
             web::Data::new(auth),
             Arc::new(settings),
         )
-        .for_dialect("toy", "/legacy");
+        .for_dialect("toy", "/legacy", None);
         let app = actix_test::init_service(App::new().configure(|cfg| {
-            cfg.service(
-                ctx.resource("hello", "/api/hello")
-                    .route(web::get().to(|| async { "hi" })),
-            );
+            cfg.service(ctx.endpoint(
+                "hello",
+                "/api/hello",
+                [(Method::GET, web::to(|| async { "hi" }))],
+            ));
         }))
         .await;
 
@@ -301,11 +355,11 @@ mod tests {
             HttpResponse::Gone().body("b")
         }
         let routes = UnmatchedRoutes(vec![
-            ("/api".into(), a, "a"),
-            ("/api/upload".into(), b, "b"),
+            ("/api".into(), a, "a", None),
+            ("/api/upload".into(), b, "b", None),
         ]);
         let req = actix_test::TestRequest::default().to_http_request();
-        let pick = |p: &str| routes.find(p).map(|h| h(&req).status().as_u16());
+        let pick = |p: &str| routes.find(p).map(|(h, _)| h(&req).status().as_u16());
         assert_eq!(pick("/api/files/x"), Some(404));
         assert_eq!(pick("/api/upload/files"), Some(410));
         assert_eq!(pick("/api/uploadx"), Some(404));

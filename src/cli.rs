@@ -1,8 +1,8 @@
 //! The command line: `chunkgate [serve] [--config FILE] [--listen ADDR] [--data-dir DIR]`.
 //!
 //! `serve` is the default when no subcommand is given, so `cargo run` serves. Further
-//! subcommands (`contract`, which replays fixtures against a server) are variants of
-//! [`Command`], dispatched in `main.rs`.
+//! subcommands (`contract`, which replays fixtures against a server, and the operator commands
+//! of [`crate::admin`]) are variants of [`Command`], dispatched in `main.rs`.
 
 use crate::config::{ConfigError, Overrides, Settings};
 use clap::{Args, Parser, Subcommand};
@@ -39,6 +39,9 @@ pub enum Command {
     /// Replay contract fixtures (docs/fixtures.md) against a live server: one line per case
     /// (`ok` / `FAIL case step: reason`), a summary, exit status 1 on any failure.
     Contract(crate::contract::ContractArgs),
+    /// Operator commands on a stopped store (docs/admin.md).
+    #[command(flatten)]
+    Admin(crate::admin::AdminCommand),
     // New subcommands go here, each with its own `Args` struct.
 }
 
@@ -126,6 +129,39 @@ mod tests {
                 assert_eq!(args.paths.len(), 2);
             }
             other => panic!("expected contract, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn operator_commands_take_the_serve_options_and_json() {
+        let cli = Cli::try_parse_from([
+            "chunkgate",
+            "files",
+            "show",
+            "filesnest:26",
+            "--json",
+            "--data-dir",
+            "/tmp/x",
+        ])
+        .unwrap();
+        match cli.into_command() {
+            Command::Admin(crate::admin::AdminCommand::Files(
+                crate::admin::FilesCommand::Show(arg),
+            )) => {
+                assert_eq!(arg.id, "filesnest:26");
+                assert!(arg.common.json);
+                assert_eq!(arg.common.store.data_dir, Some(PathBuf::from("/tmp/x")));
+            }
+            other => panic!("expected files show, got {other:?}"),
+        }
+        for args in [
+            &["chunkgate", "verify", "--quarantine"][..],
+            &["chunkgate", "export", "/b.tar", "--config", "c.toml"],
+            &["chunkgate", "import", "/b"],
+            &["chunkgate", "gc", "--json"],
+            &["chunkgate", "uploads", "list"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
         }
     }
 

@@ -5,10 +5,12 @@
 //! silently falls back to a default. Secrets (tokens, signing secrets) are wrapped in [`Secret`],
 //! whose `Debug` never shows the value, so settings can be logged.
 
+mod cors;
 mod dialects;
 mod hooks;
 mod values;
 
+pub use cors::{CorsOverride, CorsSettings, DialectCors};
 pub use dialects::{
     AudioboomSettings, DedupScope, DialectCommon, DialectsSettings, DstorSettings, DysonSettings,
     FilesnestSettings, SigningKey, SpikaSettings,
@@ -41,6 +43,9 @@ pub struct Settings {
     /// `max_upload_size`: largest file any dialect may assemble (0 = unlimited).
     #[serde(deserialize_with = "byte_size")]
     pub max_upload_size: u64,
+    /// `max_open_uploads_per_principal`: most unfinished uploads one principal may hold at once
+    /// (0 = unlimited).
+    pub max_open_uploads_per_principal: u64,
     /// `public_base_url`: the externally visible base URL (behind a proxy), e.g.
     /// `https://files.example.com`; used where a dialect must print absolute URLs.
     pub public_base_url: Option<String>,
@@ -48,6 +53,11 @@ pub struct Settings {
     /// connection is dropped (slow-client protection).
     #[serde(deserialize_with = "duration")]
     pub request_timeout: Duration,
+    /// `body_timeout`: a request body must bring 1 KiB (or its end) within this time, or the
+    /// request fails as cut off (slow-client protection for bodies; `request_timeout` covers
+    /// the head).
+    #[serde(deserialize_with = "duration")]
+    pub body_timeout: Duration,
     /// `sweep_interval`: how often expired uploads and files are looked for.
     #[serde(deserialize_with = "duration")]
     pub sweep_interval: Duration,
@@ -59,6 +69,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// `[dialects.<name>]`: one table per dialect.
     pub dialects: DialectsSettings,
+    /// `[cors]`: browser origins allowed to call the dialects (`[cors.<dialect>]` overrides).
+    pub cors: CorsSettings,
     /// `[[hooks]]`: webhook subscribers (docs/webhooks.md).
     pub hooks: Vec<HookSettings>,
 }
@@ -72,12 +84,15 @@ impl Default for Settings {
             upload_ttl: Duration::from_secs(24 * 3600),
             min_free_space: 1 << 30,
             max_upload_size: 10 << 30,
+            max_open_uploads_per_principal: 1000,
             public_base_url: None,
             request_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(60),
             sweep_interval: Duration::from_secs(60),
             shutdown_timeout: Duration::from_secs(30),
             auth: AuthSettings::default(),
             dialects: DialectsSettings::default(),
+            cors: CorsSettings::default(),
             hooks: Vec::new(),
         }
     }
@@ -227,6 +242,11 @@ impl Settings {
         {
             return Err(invalid("auth.admin_tokens", "tokens must not be empty"));
         }
+        self.cors.validate()?;
+        // Zero would cut off every body before its first byte.
+        if self.body_timeout.is_zero() {
+            return Err(invalid("body_timeout", "must be longer than zero"));
+        }
         hooks::validate(&self.hooks)?;
         self.dialects.validate()
     }
@@ -240,6 +260,7 @@ impl Settings {
             min_free_space: self.min_free_space,
             max_upload_size: self.max_upload_size,
             sweep_interval: self.sweep_interval,
+            max_open_uploads_per_owner: self.max_open_uploads_per_principal,
         }
     }
 }
@@ -257,6 +278,7 @@ mod tests {
         assert_eq!(s.upload_ttl, Duration::from_secs(86400));
         assert_eq!(s.min_free_space, 1 << 30);
         assert_eq!(s.max_upload_size, 10 << 30);
+        assert_eq!(s.max_open_uploads_per_principal, 1000);
         assert_eq!(s.auth.introspect_cache, Duration::from_secs(60));
         assert_eq!(s.dialects.filesnest.upload_max_size, 104_857_600);
         assert!(s.dialects.dstor.enabled);
@@ -284,6 +306,7 @@ mod tests {
             max_upload_size = 1000
             upload_ttl = "90m"
             request_timeout = 5
+            body_timeout = "2m"
             durability = "relaxed"
         "#;
         let s = Settings::from_toml(text).unwrap();
@@ -291,6 +314,7 @@ mod tests {
         assert_eq!(s.max_upload_size, 1000);
         assert_eq!(s.upload_ttl, Duration::from_secs(90 * 60));
         assert_eq!(s.request_timeout, Duration::from_secs(5));
+        assert_eq!(s.body_timeout, Duration::from_secs(120));
         assert_eq!(s.durability, Durability::Relaxed);
     }
 
@@ -353,9 +377,13 @@ mod tests {
 
     #[test]
     fn engine_config_carries_the_storage_settings() {
-        let s = Settings::from_toml("data_dir = \"/d\"\nmin_free_space = 7\n").unwrap();
+        let s = Settings::from_toml(
+            "data_dir = \"/d\"\nmin_free_space = 7\nmax_open_uploads_per_principal = 3\n",
+        )
+        .unwrap();
         let e = s.engine_config();
         assert_eq!(e.data_dir, PathBuf::from("/d"));
         assert_eq!(e.min_free_space, 7);
+        assert_eq!(e.max_open_uploads_per_owner, 3);
     }
 }

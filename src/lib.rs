@@ -1,9 +1,10 @@
 //! chunkgate: one server, five legacy chunked-upload dialects, one assembly engine.
 //!
 //! Layers (docs/architecture.md): [`dialects`] translate legacy wire formats into typed calls on
-//! the [`engine`]; the server shell ([`cli`], [`config`], [`auth`], [`startup`], [`native`],
+//! the [`engine`]; [`admin`] holds the operator commands; the server shell ([`cli`], [`config`], [`auth`], [`startup`], [`native`],
 //! [`telemetry`]) wires them to HTTP; [`contract`] replays legacy conversations against any server.
 
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod engine;
 pub mod hooks;
 pub mod monitoring;
 pub mod native;
+pub mod routes;
 pub mod startup;
 pub mod telemetry;
 

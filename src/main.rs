@@ -16,6 +16,11 @@ async fn main() -> ExitCode {
             let status = chunkgate::contract::run_command(args).await;
             return ExitCode::from(u8::try_from(status).unwrap_or(1));
         }
+        Command::Admin(command) => {
+            // Warnings only: the command's own output is the point.
+            telemetry::init_subscriber("warn");
+            return chunkgate::admin::run(command).await;
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@
 
 use crate::auth::Authenticator;
 use crate::engine::{self, Engine, FileId, FileInfo};
+use crate::routes::MountedRoutes;
 use crate::telemetry;
 use actix_files::NamedFile;
 use actix_web::body::SizedStream;
@@ -19,20 +20,26 @@ use actix_web::{
 use serde::Serialize;
 use std::future::{ready, Ready};
 
-/// Registers the operator routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Registers the operator routes, recording each in `routes`.
+pub fn configure(cfg: &mut web::ServiceConfig, routes: &MountedRoutes) {
     cfg.service(
         // GET /gateway/v1/files/{id}
-        web::resource("/gateway/v1/files/{id}")
-            .name("gateway.file")
-            .route(web::get().to(handle_file)),
+        routes.resource(
+            "gateway.file",
+            "/gateway/v1/files/{id}",
+            [(Method::GET, web::to(handle_file))],
+        ),
     )
     .service(
         // GET|HEAD /gateway/v1/files/{id}/content
-        web::resource("/gateway/v1/files/{id}/content")
-            .name("gateway.content")
-            .route(web::get().to(handle_content))
-            .route(web::head().to(handle_content)),
+        routes.resource(
+            "gateway.content",
+            "/gateway/v1/files/{id}/content",
+            [
+                (Method::GET, web::to(handle_content)),
+                (Method::HEAD, web::to(handle_content)),
+            ],
+        ),
     );
 }
 
@@ -68,6 +75,7 @@ impl ResponseError for NativeError {
                 | E::ChunkOutOfRange { .. }
                 | E::RangeOutOfBounds { .. }
                 | E::TooLarge { .. }
+                | E::TooManyUploads { .. }
                 | E::PartsExhausted { .. }
                 | E::Body(_)
                 | E::InvalidName(_)

@@ -2,18 +2,22 @@
 //! listener (port 0 works, so tests run in parallel), mount `/healthz`, the operator API and the
 //! dialects.
 
+mod body_timeout;
+
 use crate::auth::{AuthError, Authenticator, DevToken};
 use crate::config::Settings;
 use crate::dialects::expect::ExpectGate;
 use crate::dialects::{self, DialectContext};
 use crate::engine::{self, Engine};
 use crate::hooks::Hooks;
+use crate::routes::MountedRoute;
 use crate::telemetry::RequestSpan;
 use crate::{monitoring, native};
 use actix_http::{HttpService, Request, Response};
 use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
 use actix_web::body::BoxBody;
 use actix_web::dev::{AppConfig, Server};
+use actix_web::http::Method;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse};
 use std::net::{SocketAddr, TcpListener};
@@ -39,12 +43,9 @@ pub enum StartupError {
     /// A credential source is broken.
     #[error("authentication setup: {0}")]
     Auth(#[from] AuthError),
-    /// The store could not be opened (or reconciled).
-    #[error("cannot open the store in {path}: {source}")]
-    Engine {
-        path: PathBuf,
-        source: engine::Error,
-    },
+    /// The store could not be opened (or reconciled); the message names the data dir.
+    #[error(transparent)]
+    Engine(#[from] engine::OpenError),
     /// The listen address is unusable.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -72,6 +73,8 @@ pub struct Application {
     server: Server,
     engine: Engine,
     dev_token: DevToken,
+    /// What the app factory mounts from (kept to enumerate the mounted routes).
+    context: DialectContext,
     hooks: Hooks,
 }
 
@@ -86,12 +89,7 @@ impl Application {
         let (auth, dev_token) = Authenticator::from_settings(&settings.auth, &settings.data_dir)?;
         // Before the engine opens: reconciliation and the sweeper already record metrics.
         monitoring::handle();
-        let engine = Engine::open(settings.engine_config())
-            .await
-            .map_err(|source| StartupError::Engine {
-                path: settings.data_dir.clone(),
-                source,
-            })?;
+        let engine = Engine::open(settings.engine_config()).await?;
         let listen = settings.listen.clone();
         let bind_error = |source| StartupError::Bind {
             addr: listen.clone(),
@@ -123,33 +121,34 @@ impl Application {
         let hooks = Hooks::start(&engine, &settings.hooks, base_url);
 
         let request_timeout = settings.request_timeout;
+        let body_timeout = settings.body_timeout;
         let shutdown_timeout = settings.shutdown_timeout.as_secs();
         let settings = Arc::new(settings);
         let engine_data = web::Data::new(engine.clone());
         let auth_data = web::Data::new(auth);
         let unmatched = web::Data::new(dialects::UnmatchedRoutes::from_settings(&settings));
         let context = DialectContext::new(engine_data.clone(), auth_data.clone(), settings);
+        let app_context = context.clone();
 
         let server = actix_server::Server::build().shutdown_timeout(shutdown_timeout);
         let graceful = server.graceful_shutdown_signal();
         let server = server
             .listen("chunkgate", listener, move || {
-                let context = context.clone();
+                let context = app_context.clone();
                 let unmatched = unmatched.clone();
                 let (engine_data, auth_data) = (engine_data.clone(), auth_data.clone());
                 let app = App::new()
+                    // Inside the logger, so a cut-off body is logged on the request's span.
+                    .wrap(from_fn(move |req, next| {
+                        body_timeout::limit_body_progress(body_timeout, req, next)
+                    }))
                     .wrap(from_fn(monitoring::record_request))
                     .wrap(TracingLogger::<RequestSpan>::new())
                     .app_data(engine_data)
                     .app_data(auth_data)
                     .app_data(web::PayloadConfig::new(DEFAULT_BODY_LIMIT))
                     .app_data(web::JsonConfig::default().limit(DEFAULT_BODY_LIMIT))
-                    // GET /healthz
-                    .route("/healthz", web::get().to(healthz))
-                    // GET /metrics
-                    .route("/metrics", web::get().to(monitoring::handle_metrics))
-                    .configure(native::configure)
-                    .configure(|cfg| dialects::configure(cfg, &context))
+                    .configure(|cfg| mount(cfg, &context))
                     .app_data(unmatched)
                     .default_service(web::to(dialects::unmatched))
                     .into_factory()
@@ -189,6 +188,7 @@ impl Application {
             server,
             engine,
             dev_token,
+            context,
             hooks,
         })
     }
@@ -208,6 +208,18 @@ impl Application {
         &self.engine
     }
 
+    /// A handle to stop the server from elsewhere (tests stop a server to use its store).
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Every route this server mounts (method and OpenAPI-style path), as the app factory
+    /// records them: the same mounting code runs once more on a throwaway app.
+    pub fn mounted_routes(&self) -> Vec<MountedRoute> {
+        let _ = App::new().configure(|cfg| mount(cfg, &self.context));
+        self.context.mounted_routes().list()
+    }
+
     /// Whether a dev token was generated or reused on this start.
     pub fn dev_token(&self) -> &DevToken {
         &self.dev_token
@@ -223,6 +235,22 @@ impl Application {
         self.engine.shutdown().await.map_err(RunError::Shutdown)?;
         served
     }
+}
+
+/// Mounts everything the server answers (besides the default service): `/healthz`, the
+/// operator API and the dialects, each route recorded in the context's `MountedRoutes`.
+fn mount(cfg: &mut web::ServiceConfig, context: &DialectContext) {
+    let routes = context.mounted_routes();
+    // GET /healthz
+    cfg.service(routes.resource("healthz", "/healthz", [(Method::GET, web::to(healthz))]));
+    // GET /metrics
+    cfg.service(routes.resource(
+        "metrics",
+        "/metrics",
+        [(Method::GET, web::to(monitoring::handle_metrics))],
+    ));
+    native::configure(cfg, routes);
+    dialects::configure(cfg, context);
 }
 
 /// 200 `{"status":"ok"}` when the store accepts writes, 503 otherwise.

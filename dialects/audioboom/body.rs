@@ -67,11 +67,13 @@ pub async fn read(
         return Err(BodyError::TooLarge);
     }
     let over = Rc::new(Cell::new(false));
-    let body = Limited {
+    let mut body = Limited {
         inner: payload,
         seen: 0,
         limit,
         over: over.clone(),
+        ends_on_failure: false,
+        ended: false,
     };
     let failed = |over: &Rc<Cell<bool>>| {
         if over.get() {
@@ -97,6 +99,7 @@ pub async fn read(
             // Streaming straight in needs a declared length: an undeclared one could run over
             // the limit after bytes were kept, and a rejected request must change nothing.
             let plan = plan.filter(|_| declared_length(req).is_some());
+            body.ends_on_failure = true;
             read_multipart(req, body, engine, plan, &mut form)
                 .await
                 .map_err(|e| match e {
@@ -233,18 +236,37 @@ where
 }
 
 /// The request body, failing with `Overflow` (and saying so) past the limit.
+///
+/// For the multipart parser (`ends_on_failure`), a failure of the body itself (the client went
+/// away, or stalled past `body_timeout`) ends the stream instead. actix-multipart reads all available bytes into its buffer and returns a
+/// failure of the body as soon as it sees one, before handing out what it buffered, so the
+/// bytes that arrived in the same read as a disconnect would be dropped, while §5.2 keeps the
+/// bytes that did arrive. At an early end it hands out its buffer first and only then fails the
+/// part (`Incomplete`), which the engine treats like any cut-off body.
 struct Limited {
     inner: web::Payload,
     seen: u64,
     limit: u64,
     over: Rc<Cell<bool>>,
+    /// End the stream on a body failure instead of failing it (multipart only: a truncated
+    /// JSON or form body must fail, not parse as a shorter one).
+    ends_on_failure: bool,
+    ended: bool,
 }
 
 impl Stream for Limited {
     type Item = Result<Bytes, PayloadError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
         match self.inner.poll_next_unpin(cx) {
+            Poll::Ready(Some(Err(e))) if self.ends_on_failure => {
+                tracing::debug!(error = %e, "audioboom: request body cut off");
+                self.ended = true;
+                Poll::Ready(None)
+            }
             Poll::Ready(Some(Ok(b))) => {
                 self.seen += b.len() as u64;
                 if self.seen > self.limit {

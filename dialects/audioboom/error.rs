@@ -74,6 +74,11 @@ impl AudioboomError {
             E::UnknownUpload | E::UnknownFile => missing,
             E::RangeOutOfBounds { .. } => AudioboomError::Invalid(BEYOND_SIZE.into()),
             E::TooLarge { .. } => AudioboomError::TooLarge,
+            // §9 has no quota error; a refused create is a parameter-rule failure there (422),
+            // which Android reports to the user instead of retrying like a 500.
+            E::TooManyUploads { limit } => AudioboomError::Invalid(format!(
+                "too many incomplete attachments (at most {limit})"
+            )),
             // The client's connection broke mid-body: nobody reads this answer (§5.2 keeps the
             // bytes that arrived when the offset was known).
             E::Body(_) => AudioboomError::Malformed,

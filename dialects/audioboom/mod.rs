@@ -46,14 +46,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
     let add =
         |cfg: &mut web::ServiceConfig, name: &str, path: &str, routes: &[(Method, Handler)]| {
             for (suffix, p) in [("", path.to_owned()), ("_json", format!("{path}.json"))] {
-                let mut r = ctx
-                    .resource(&format!("{name}{suffix}"), &p)
-                    .app_data(state.clone())
-                    .default_service(web::to(method_not_allowed));
-                for (method, handler) in routes {
-                    r = handler.route(r, method.clone());
-                }
-                cfg.service(r);
+                let routes: Vec<_> = routes.iter().map(|(m, h)| (m.clone(), h.route())).collect();
+                cfg.service(
+                    ctx.endpoint(&format!("{name}{suffix}"), &p, routes)
+                        .app_data(state.clone())
+                        .default_service(web::to(method_not_allowed)),
+                );
             }
         };
     use Handler::*;
@@ -120,15 +118,25 @@ pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
         &downloads,
     );
     // GET /audio_clips/{id}.mp3 (the `.mp3` suffix is its own route, so no `.json` form)
-    let mut mp3 = ctx
-        .resource("audio_clip_mp3", "/audio_clips/{id:[0-9]+}.mp3")
-        .app_data(state.clone())
-        .default_service(web::to(method_not_allowed));
-    for method in [Method::GET, Method::HEAD] {
-        mp3 = DownloadAudio.route(mp3, method);
-    }
-    cfg.service(mp3);
+    let mp3 = [Method::GET, Method::HEAD].map(|m| (m, DownloadAudio.route()));
+    cfg.service(
+        ctx.endpoint("audio_clip_mp3", "/audio_clips/{id:[0-9]+}.mp3", mp3)
+            .app_data(state.clone())
+            .default_service(web::to(method_not_allowed)),
+    );
 }
+
+/// No CORS unless configured: audioBoom's chunked uploads came from its apps. With
+/// `[cors] allowed_origins` set, these are the methods and headers its clients use.
+pub static CORS: crate::dialects::cors::CorsDefaults = crate::dialects::cors::CorsDefaults {
+    origins: crate::dialects::cors::SpecOrigins::None,
+    credentials: false,
+    allow_methods: "GET, HEAD, POST, PUT",
+    allow_headers: crate::dialects::cors::AllowHeaders::Listed(
+        "authorization, content-type, accept",
+    ),
+    expose_headers: &[],
+};
 
 /// The legacy answer to a path under this dialect's prefixes that no route matches (§9).
 pub fn unmatched(_req: &HttpRequest) -> HttpResponse {
@@ -163,25 +171,17 @@ enum Handler {
 }
 
 impl Handler {
-    fn route<T>(self, r: actix_web::Resource<T>, method: Method) -> actix_web::Resource<T>
-    where
-        T: actix_web::dev::ServiceFactory<
-            actix_web::dev::ServiceRequest,
-            Config = (),
-            Error = actix_web::Error,
-            InitError = (),
-        >,
-    {
-        let m = web::method(method);
+    /// The handler as a route (its method is set by `DialectContext::endpoint`).
+    fn route(self) -> actix_web::Route {
         match self {
-            Handler::CreateAttachment => r.route(m.to(attachments::handle_create_attachment)),
-            Handler::ShowAttachment => r.route(m.to(attachments::handle_show_attachment)),
-            Handler::UpdateAttachment => r.route(m.to(attachments::handle_update_attachment)),
-            Handler::CreateClip => r.route(m.to(clips::handle_create_audio_clip)),
-            Handler::CreateMessage => r.route(m.to(clips::handle_create_message)),
-            Handler::ShowClip => r.route(m.to(clips::handle_show_audio_clip)),
-            Handler::DownloadAudio => r.route(m.to(clips::handle_download_audio)),
-            Handler::DownloadImage => r.route(m.to(clips::handle_download_image)),
+            Handler::CreateAttachment => web::to(attachments::handle_create_attachment),
+            Handler::ShowAttachment => web::to(attachments::handle_show_attachment),
+            Handler::UpdateAttachment => web::to(attachments::handle_update_attachment),
+            Handler::CreateClip => web::to(clips::handle_create_audio_clip),
+            Handler::CreateMessage => web::to(clips::handle_create_message),
+            Handler::ShowClip => web::to(clips::handle_show_audio_clip),
+            Handler::DownloadAudio => web::to(clips::handle_download_audio),
+            Handler::DownloadImage => web::to(clips::handle_download_image),
         }
     }
 }

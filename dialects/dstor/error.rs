@@ -41,6 +41,10 @@ pub enum DstorError {
     /// The upload request is not `multipart/form-data` (§5 step 5).
     #[error("Request must be multipart/form-data")]
     NotMultipart,
+    /// The principal already holds `max_open_uploads_per_principal` unfinished uploads (400, like
+    /// every other refused get-token in §10).
+    #[error("Too many open uploads (at most {0})")]
+    TooManyUploads(u64),
     /// A body over `dstor.max_request_bytes` (§5 step 6).
     #[error("Request entity too large")]
     TooLarge,
@@ -86,6 +90,7 @@ impl From<engine::Error> for DstorError {
             E::UnknownFile => DstorError::NotFound,
             E::PartsExhausted { parts } => DstorError::AllChunksUploaded(parts),
             E::TooLarge { .. } => DstorError::TooLarge,
+            E::TooManyUploads { limit } => DstorError::TooManyUploads(limit),
             E::Body(reason) => {
                 tracing::info!(%reason, "upload body cut off");
                 DstorError::BodyCutOff
@@ -129,6 +134,7 @@ impl ResponseError for DstorError {
             | DstorError::PathConflict(_)
             | DstorError::FolderTooBig(_)
             | DstorError::TooManyFiles
+            | DstorError::TooManyUploads(_)
             | DstorError::Rejected(_)
             | DstorError::BodyCutOff => StatusCode::BAD_REQUEST,
             DstorError::UploadNotFound | DstorError::NotFound => StatusCode::NOT_FOUND,
@@ -210,6 +216,7 @@ mod tests {
             (E::UnknownFile, 404),
             (E::PartsExhausted { parts: 2 }, 400),
             (E::TooLarge { limit: 1 }, 413),
+            (E::TooManyUploads { limit: 1 }, 400),
             (E::Body("reset".into()), 400),
             (E::InvalidName("x".into()), 400),
             (

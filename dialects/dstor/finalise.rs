@@ -97,6 +97,76 @@ fn failure(e: impl Into<DstorError>, stored: Vec<FileId>) -> Failure {
     (explanation, stored)
 }
 
+/// Namespace of the aliases that number an upload's stored files in upload order, so a
+/// finalisation a restart interrupted finds them again (see [`order_key`]).
+const FILE_ORDER_NS: &str = "dstor.upload";
+
+/// `<sha256(token) hex, 32 digits>/<n>`: the upload token is a credential, and aliases are shown
+/// to operators and in webhook bodies, so only a digest of it is stored.
+fn order_key(token: &str, n: usize) -> String {
+    use sha2::Digest as _;
+    let digest = hex::encode(sha2::Sha256::digest(token.as_bytes()));
+    format!("{}/{n}", &digest[..32])
+}
+
+/// Stores the upload's files in the content store (aliased `dstor:<cid>` and, by position,
+/// `dstor.upload:<order key>`).
+async fn store_files(
+    dstor: &Dstor,
+    token: &str,
+    record: &UploadRecord,
+    cids: &HashMap<String, DagRoot>,
+) -> Result<Vec<FileInfo>, Failure> {
+    let folder = record.folder.clone();
+    let completion = dstor
+        .engine
+        .complete_batch(&record.owner, record.upload, |n, f| {
+            let mut aliases = vec![(FILE_ORDER_NS.to_owned(), order_key(token, n))];
+            if let Some(r) = cids.get(&f.sha256) {
+                aliases.push(("dstor".to_owned(), r.cid.to_string()));
+            }
+            NewFile {
+                name: join(&folder, &f.name),
+                content_type: Some(content_type(&f.name)),
+                expires_at: None,
+                aliases,
+            }
+        })
+        .await
+        .map_err(|e| failure(e, vec![]))?;
+    match completion {
+        BatchCompletion::Completed(files) => Ok(files),
+        BatchCompletion::MissingParts { done, parts } => {
+            tracing::error!(
+                done,
+                parts,
+                token,
+                "finalising an upload that lacks requests"
+            );
+            Err(failure(DstorError::Internal, vec![]))
+        }
+    }
+}
+
+/// The files an interrupted finalisation of `token` stored, in upload order (empty if none).
+async fn stored_before_restart(dstor: &Dstor, token: &str) -> Result<Vec<FileInfo>, DstorError> {
+    let mut files = Vec::new();
+    for n in 0.. {
+        let Some(id) = dstor
+            .engine
+            .resolve_alias(FILE_ORDER_NS, &order_key(token, n))
+            .await?
+        else {
+            break;
+        };
+        match dstor.engine.file(&id).await? {
+            Some(f) => files.push(f),
+            None => break,
+        }
+    }
+    Ok(files)
+}
+
 /// `ADDING_TO_IPFS`: stores the files (aliased `dstor:<cid>`), computes the folders' CIDs and
 /// records the listing; the record moves to `SAVING_DATA`.
 async fn add_to_ipfs(
@@ -105,41 +175,37 @@ async fn add_to_ipfs(
     record: &UploadRecord,
 ) -> Result<UploadRecord, Failure> {
     let owner = &record.owner;
-    let held = dstor
-        .engine
-        .upload(owner, record.upload)
-        .await
-        .map_err(|e| failure(e, vec![]))?
-        .batch_files;
-    let cids = known_cids(dstor, token, &held)
-        .await
-        .map_err(|e| failure(e, vec![]))?;
-    let folder = record.folder.clone();
-    let completion = dstor
-        .engine
-        .complete_batch(owner, record.upload, |_, f| NewFile {
-            name: join(&folder, &f.name),
-            content_type: Some(content_type(&f.name)),
-            expires_at: None,
-            aliases: cids
-                .get(&f.sha256)
-                .map(|r| vec![("dstor".to_owned(), r.cid.to_string())])
-                .unwrap_or_default(),
-        })
-        .await
-        .map_err(|e| failure(e, vec![]))?;
-    let files = match completion {
-        BatchCompletion::Completed(files) => files,
-        BatchCompletion::MissingParts { done, parts } => {
-            tracing::error!(
-                done,
-                parts,
-                token,
-                "finalising an upload that lacks requests"
-            );
-            return Err(failure(DstorError::Internal, vec![]));
+    let (files, cids) = match dstor.engine.upload(owner, record.upload).await {
+        Ok(info) => {
+            let held = info.batch_files;
+            let cids = known_cids(dstor, token, &held)
+                .await
+                .map_err(|e| failure(e, vec![]))?;
+            let files = store_files(dstor, token, record, &cids).await?;
+            (files, cids)
         }
+        // A restart interrupted this stage after the engine stored the files (start-up
+        // finishes an interrupted completion) but before the record moved on: find them.
+        Err(engine::Error::UnknownUpload) => {
+            let files = stored_before_restart(dstor, token)
+                .await
+                .map_err(|e| failure(e, vec![]))?;
+            if files.is_empty() {
+                return Err(failure(DstorError::UploadNotFound, vec![]));
+            }
+            tracing::info!(
+                token,
+                files = files.len(),
+                "dStor: resuming a finalisation a restart interrupted"
+            );
+            let cids = known_cids(dstor, token, &[])
+                .await
+                .map_err(|e| failure(e, vec![]))?;
+            (files, cids)
+        }
+        Err(e) => return Err(failure(e, vec![])),
     };
+    let folder = record.folder.clone();
     let stored: Vec<FileId> = files.iter().map(|f| f.id).collect();
     let mut roots = Vec::with_capacity(files.len());
     for f in &files {
@@ -162,17 +228,52 @@ async fn add_to_ipfs(
             links: l.links,
         })
         .collect();
-    let mut next = record.clone();
-    next.stage = Stage::SavingData;
-    next.stored = stored.clone();
-    let batch = RecordBatch::new()
-        .unchanged(&upload_key(token), record)
-        .put(&upload_key(token), &next)
-        .put(&result_key(token), &finished);
-    match dstor.records.commit(batch).await {
-        Ok(true) => Ok(next),
-        Ok(false) => Err(failure(DstorError::Internal, stored)),
+    let moved = move_stage(
+        dstor,
+        token,
+        record,
+        |next| {
+            next.stage = Stage::SavingData;
+            next.stored = stored.clone();
+        },
+        |batch| batch.put(&result_key(token), &finished),
+    )
+    .await;
+    match moved {
+        Ok(Some(next)) => Ok(next),
+        Ok(None) => Err(failure(DstorError::Internal, stored)),
         Err(e) => Err(failure(e, stored)),
+    }
+}
+
+/// Moves the upload's record on from `record.stage` with `change`, committing `extra` in the
+/// same batch. A request that counted before the last one may write its bookkeeping (time,
+/// comment) after finalisation read the record; that keeps the stage, so the move is retried on
+/// the fresh record. `None` when the stage itself moved meanwhile.
+async fn move_stage(
+    dstor: &Dstor,
+    token: &str,
+    record: &UploadRecord,
+    change: impl Fn(&mut UploadRecord),
+    extra: impl Fn(RecordBatch) -> RecordBatch,
+) -> Result<Option<UploadRecord>, DstorError> {
+    let key = upload_key(token);
+    let mut current = record.clone();
+    loop {
+        let mut next = current.clone();
+        change(&mut next);
+        let batch = extra(
+            RecordBatch::new()
+                .unchanged(&key, &current)
+                .put(&key, &next),
+        );
+        if dstor.records.commit(batch).await? {
+            return Ok(Some(next));
+        }
+        match dstor.records.get::<UploadRecord>(&key).await? {
+            Some(now) if now.stage == record.stage => current = now,
+            _ => return Ok(None),
+        }
     }
 }
 
@@ -185,34 +286,41 @@ async fn save_data(dstor: &Dstor, token: &str, record: UploadRecord) -> Result<(
             .get(&result_key(token))
             .await?
             .ok_or_else(|| DstorError::from(engine::Error::Corrupt("dstor listing".into())))?;
-        let mut next = record.clone();
-        next.stage = Stage::Done;
-        next.finished_ms = Some(now_ms());
-        let mut batch = RecordBatch::new()
-            .unchanged(&upload_key(token), &record)
-            .put(&upload_key(token), &next);
-        for f in &finished {
-            let entry = match (&f.file, &f.links) {
-                (_, Some(links)) => GatewayEntry::Folder {
-                    links: links.clone(),
-                },
-                (Some(file), None) => GatewayEntry::File {
-                    file: *file,
-                    name: f.name.clone(),
-                },
-                (None, None) => continue,
-            };
-            batch = batch.put(&gateway_key(&f.root.cid.to_string(), &record.owner), &entry);
-        }
-        Ok::<_, DstorError>(dstor.records.commit(batch).await?)
+        let finished_ms = now_ms();
+        move_stage(
+            dstor,
+            token,
+            &record,
+            |next| {
+                next.stage = Stage::Done;
+                next.finished_ms = Some(finished_ms);
+            },
+            |mut batch| {
+                for f in &finished {
+                    let entry = match (&f.file, &f.links) {
+                        (_, Some(links)) => GatewayEntry::Folder {
+                            links: links.clone(),
+                        },
+                        (Some(file), None) => GatewayEntry::File {
+                            file: *file,
+                            name: f.name.clone(),
+                        },
+                        (None, None) => continue,
+                    };
+                    batch = batch.put(&gateway_key(&f.root.cid.to_string(), &record.owner), &entry);
+                }
+                batch
+            },
+        )
+        .await
     }
     .await;
     let failed = match saved {
-        Ok(true) => {
+        Ok(Some(_)) => {
             tracing::info!(token, "dStor upload done");
             return Ok(());
         }
-        Ok(false) => DstorError::Internal,
+        Ok(None) => DstorError::Internal,
         Err(e) => e,
     };
     let (explanation, stored) = failure(failed, record.stored);
@@ -331,4 +439,19 @@ pub fn content_type(name: &str) -> String {
         .and_then(|e| e.to_str())
         .unwrap_or("");
     actix_files::file_extension_to_mime(ext).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::order_key;
+
+    #[test]
+    fn the_order_key_numbers_files_per_upload_without_storing_the_token() {
+        let token = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+        let (first, second) = (order_key(token, 0), order_key(token, 1));
+        assert!(!first.contains(token) && !second.contains(token));
+        assert_eq!(first.split_once('/'), Some((&first[..32], "0")));
+        assert_eq!(&first[..33], &second[..33]);
+        assert_ne!(&first[..32], &order_key("another token", 0)[..32]);
+    }
 }

@@ -12,9 +12,6 @@ use super::state::{now_ms, upload_key, Dstor};
 use crate::engine::{DigestSet, Layout, NewUpload};
 use crate::telemetry;
 
-/// Largest get-token body: two small fields and whatever unknown keys a client adds.
-const MAX_BODY: usize = 64 * 1024;
-
 // POST /v1/upload/get-token
 pub async fn handle_get_token(
     req: HttpRequest,
@@ -23,10 +20,12 @@ pub async fn handle_get_token(
 ) -> Result<HttpResponse, DstorError> {
     let owner = dstor.bearer_principal(&req).await?;
     // The body is JSON whatever its Content-Type (clients differ).
+    // `dstor.max_json_bytes`: two small fields and whatever unknown keys a client adds.
+    let max = usize::try_from(dstor.settings.max_json_bytes).unwrap_or(usize::MAX);
     let mut body = web::BytesMut::new();
     while let Some(piece) = payload.next().await {
         let piece = piece.map_err(|_| DstorError::BodyCutOff)?;
-        if body.len() + piece.len() > MAX_BODY {
+        if body.len() + piece.len() > max {
             return Err(DstorError::TooLarge);
         }
         body.extend_from_slice(&piece);

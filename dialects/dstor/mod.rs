@@ -4,7 +4,7 @@
 //! under kubo-identical CIDv0s and a status route lists them; `/ipfs/<cid>` serves them.
 //!
 //! Routes (below the dialect's prefix, each also with a trailing `/`, which clients always
-//! add; each answers CORS preflights and allows any origin, §12):
+//! add; CORS per `[cors]`, by default any origin, §12):
 //! - `GET  /v1/dev/temp-token` — [`temp_token::handle_temp_token`] (§3)
 //! - `POST /v1/upload/get-token` — [`get_token::handle_get_token`] (§4)
 //! - `POST /v1/upload` — [`upload::handle_upload`] (§5)
@@ -12,7 +12,6 @@
 //! - `GET  /ipfs/{cid}`, `GET /ipfs/{cid}/{path...}` — [`gateway::handle_ipfs`] (§8)
 
 pub mod cid;
-mod cors;
 mod error;
 mod finalise;
 mod gateway;
@@ -27,9 +26,9 @@ mod tree;
 mod upload;
 
 use actix_web::http::Method;
-use actix_web::middleware::from_fn;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
+use super::cors::{AllowHeaders, CorsDefaults, SpecOrigins};
 use super::DialectContext;
 pub use error::DstorError;
 use state::Dstor;
@@ -48,36 +47,44 @@ pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
     macro_rules! mount {
         ($route:literal, $path:literal, $($method:ident => $handler:path),+) => {
             cfg.service(
-                ctx.resource($route, $path)
+                ctx.endpoint($route, $path, [$((Method::$method, web::to($handler))),+])
                     .app_data(dstor.clone())
-                    $(.route(web::$method().to($handler)))+
-                    // OPTIONS (CORS preflight, no authentication)
-                    .route(web::method(Method::OPTIONS).to(|| async { cors::CORS.preflight() }))
                     // Other methods: the legacy "no such route".
-                    .default_service(web::to(handle_no_route))
-                    .wrap(from_fn(cors::with_allow_origin)),
+                    .default_service(web::to(handle_no_route)),
             )
         };
     }
     // GET /v1/dev/temp-token
-    mount!("temp_token", "/v1/dev/temp-token", get => temp_token::handle_temp_token);
+    mount!("temp_token", "/v1/dev/temp-token", GET => temp_token::handle_temp_token);
     // POST /v1/upload/get-token
-    mount!("get_token", "/v1/upload/get-token", post => get_token::handle_get_token);
+    mount!("get_token", "/v1/upload/get-token", POST => get_token::handle_get_token);
     // GET /v1/upload/get-status
-    mount!("get_status", "/v1/upload/get-status", get => status::handle_get_status);
+    mount!("get_status", "/v1/upload/get-status", GET => status::handle_get_status);
     // POST /v1/upload
-    mount!("upload", "/v1/upload", post => upload::handle_upload);
+    mount!("upload", "/v1/upload", POST => upload::handle_upload);
     // GET|HEAD /ipfs/{cid}
-    mount!("ipfs", "/ipfs/{cid}", get => gateway::handle_ipfs, head => gateway::handle_ipfs);
+    mount!("ipfs", "/ipfs/{cid}", GET => gateway::handle_ipfs, HEAD => gateway::handle_ipfs);
     // GET|HEAD /ipfs/{cid}/{path...}
-    mount!("ipfs_path", "/ipfs/{cid}/{path:.*}", get => gateway::handle_ipfs, head => gateway::handle_ipfs);
+    mount!("ipfs_path", "/ipfs/{cid}/{path:.*}", GET => gateway::handle_ipfs, HEAD => gateway::handle_ipfs);
 }
+
+/// CORS for dStor's browser clients (§12): any origin with `*`, no credentials; the request
+/// headers the clients send (`authorization`, `x-dstor-upload-token`, `x-dstor-comment`,
+/// `api-key`, `x-expiration`, plus `content-type` for get-token's JSON and `range` for gateway
+/// reads).
+pub static CORS: CorsDefaults = CorsDefaults {
+    origins: SpecOrigins::Any,
+    credentials: false,
+    allow_methods: "GET, HEAD, POST, OPTIONS",
+    allow_headers: AllowHeaders::Listed(
+        "authorization, x-dstor-upload-token, x-dstor-comment, api-key, x-expiration, content-type, range",
+    ),
+    expose_headers: &[],
+};
 
 /// The legacy answer to a request no dStor route matches: 404 `{"message":"Not found"}`.
 pub fn unmatched(_req: &HttpRequest) -> HttpResponse {
-    let mut response = DstorError::NotFound.error_response();
-    cors::CORS.allow_origin(response.headers_mut());
-    response
+    DstorError::NotFound.error_response()
 }
 
 async fn handle_no_route(req: HttpRequest) -> HttpResponse {

@@ -160,7 +160,7 @@ impl Dstor {
         if token.is_empty() || token.contains('/') {
             return Err(DstorError::UploadNotFound);
         }
-        let record: UploadRecord = self
+        let mut record: UploadRecord = self
             .records
             .get(&upload_key(&token))
             .await?
@@ -180,8 +180,20 @@ impl Dstor {
             match self.engine.upload(owner, record.upload).await {
                 Ok(info) => parts_done = info.parts_done,
                 Err(engine::Error::UnknownUpload) => {
-                    self.forget(&token, &record).await?;
-                    return Err(DstorError::UploadNotFound);
+                    // The last request may have moved the upload on since the record was read,
+                    // and its finalisation finished the engine's upload: then this is a request
+                    // too many (400, §5 step 4), not an unknown token.
+                    match self
+                        .records
+                        .get::<UploadRecord>(&upload_key(&token))
+                        .await?
+                    {
+                        Some(now) if now.stage != Stage::Uploading => record = now,
+                        _ => {
+                            self.forget(&token, &record).await?;
+                            return Err(DstorError::UploadNotFound);
+                        }
+                    }
                 }
                 Err(e) => return Err(e.into()),
             }

@@ -77,18 +77,25 @@ pub async fn handle_upload(
         .map(|v| parse::comment(v.as_bytes()));
 
     // Steps 7–8 while the body streams in.
-    let part = dstor.engine.begin_part(&owner, found.record.upload).await?;
+    let part = match dstor.engine.begin_part(&owner, found.record.upload).await {
+        Ok(part) => part,
+        Err(e) => return Err(finished_meanwhile(&dstor, &found.token, chunks, e).await),
+    };
     let (part, staged) = receive(&req, payload, part, max).await?;
 
     // Step 9, serialised with every other request of the upload.
     let max_files = dstor.settings.max_files;
-    let checked = part
+    let checked = match part
         .commit_with(|held: &[BatchFileInfo], new: &[BatchFileInfo]| {
             let held: Vec<&str> = held.iter().map(|f| f.name.as_str()).collect();
             let new: Vec<&str> = new.iter().map(|f| f.name.as_str()).collect();
             tree::check(&held, &new, max_files)
         })
-        .await?;
+        .await
+    {
+        Ok(checked) => checked,
+        Err(e) => return Err(finished_meanwhile(&dstor, &found.token, chunks, e).await),
+    };
     let info = checked.map_err(|e| tree_error(&found.record.folder, e))?;
 
     let last = info.parts_done >= chunks;
@@ -108,6 +115,25 @@ pub async fn handle_upload(
             upload_token: &found.token,
         },
     ))
+}
+
+/// The answer to an engine failure while this request was under way. When the engine no
+/// longer knows the upload because a racing request was the last one and finalisation has
+/// finished it, this request is one too many (400, §5 step 4), not an unknown token.
+async fn finished_meanwhile(
+    dstor: &Dstor,
+    token: &str,
+    chunks: u32,
+    e: crate::engine::Error,
+) -> DstorError {
+    if matches!(e, crate::engine::Error::UnknownUpload) {
+        if let Ok(Some(now)) = dstor.records.get::<UploadRecord>(&upload_key(token)).await {
+            if now.stage != Stage::Uploading {
+                return DstorError::AllChunksUploaded(chunks);
+            }
+        }
+    }
+    e.into()
 }
 
 /// Reads every part: files (any field name, §5 step 7) stream into `part`; other parts are

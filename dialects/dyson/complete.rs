@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use super::error::{json_response, DysonError};
 use super::model::{new_id, CloudFile, FileRecord, NewCloudFile, TaskRecord, RECORD_VERSION};
 use super::seal::{self, SealKey};
-use super::{auth, parse, Dyson, NAMESPACE};
+use super::{auth, lock, parse, Dyson, NAMESPACE};
 
 /// How long the plaintext of a file being sealed may live at most: even if the server dies
 /// between assembling and sealing, the sweeper removes it after this.
@@ -28,10 +28,20 @@ pub async fn handle_complete(
 ) -> Result<HttpResponse, DysonError> {
     let owner = auth::principal(&req, &dyson.auth).await?;
     let task_id = path.into_inner();
-    let (task, _) = dyson.store.task(&owner, &task_id).await?;
+    let task = dyson.store.task_record(&owner, &task_id).await?;
     telemetry::record_upload_id(&req, &task_id);
+    // Completes of one task run one at a time (§6); read the task again under the lock, so the
+    // loser of a race finds it gone (404) once the winner has recorded the file.
+    let _one_at_a_time = lock::lock(task.upload).await;
+    let task = dyson.store.task_record(&owner, &task_id).await?;
+    if let Err(e) = dyson.store.engine().upload(&owner, task.upload).await {
+        return match recover_completed(&dyson, &task_id, &task).await? {
+            Some(record) => Ok(json_response(StatusCode::OK, &record.cloud)),
+            None => Err(e.into()),
+        };
+    }
 
-    let id = new_id();
+    let id = task.file_id.clone().unwrap_or_else(new_id);
     let mut expect = Expectation::default().chunk_count(task.chunks_count);
     // Verified by the hash's length when it is hex (deviation: the original never checked).
     if let Some(kind) = parse::hash_kind(&task.hash) {
@@ -99,6 +109,47 @@ pub async fn handle_complete(
     };
     dyson.store.finish_task(&task_id, &record).await?;
     Ok(json_response(StatusCode::OK, &record.cloud))
+}
+
+/// The file a completion of `task` stored just before the server stopped, before the task's
+/// record was replaced by the file's (start-up finishes the engine's half of an interrupted
+/// completion): found by the CloudFile id the task chose at create, and recorded now, so the
+/// client's retried complete gets its CloudFile instead of a 404 for data it did upload.
+/// Sealed tasks are not recovered: their plaintext carries no id and expires on its own.
+async fn recover_completed(
+    dyson: &Dyson,
+    task_id: &str,
+    task: &TaskRecord,
+) -> Result<Option<FileRecord>, DysonError> {
+    let (Some(id), None) = (task.file_id.as_deref(), &task.seal) else {
+        return Ok(None);
+    };
+    let engine = dyson.store.engine();
+    let Some(file_id) = engine.resolve_alias(NAMESPACE, id).await? else {
+        return Ok(None);
+    };
+    let Some(stored) = engine.file(&file_id).await? else {
+        return Ok(None);
+    };
+    let cloud = CloudFile::completed(NewCloudFile {
+        id,
+        task,
+        md5: stored.digests.md5.clone().unwrap_or_default(),
+        size: stored.size,
+        created: stored.created_at,
+    });
+    let record = FileRecord {
+        v: RECORD_VERSION,
+        file: stored.id,
+        cloud,
+    };
+    dyson.store.finish_task(task_id, &record).await?;
+    tracing::info!(
+        task_id,
+        file = id,
+        "dyson: recorded a completion a restart interrupted"
+    );
+    Ok(Some(record))
 }
 
 fn earliest(a: Option<SystemTime>, b: SystemTime) -> SystemTime {

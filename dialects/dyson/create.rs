@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use std::time::SystemTime;
 
 use super::error::{json_response, DysonError};
-use super::model::{CreateResponse, TaskRecord, RECORD_VERSION};
+use super::model::{new_id, CreateResponse, TaskRecord, RECORD_VERSION};
 use super::seal::SealKey;
 use super::{auth, parse, Dyson, NAMESPACE};
 
@@ -86,6 +86,7 @@ pub async fn handle_create(
         chunk_size: create.chunk_size,
         chunks_count,
         seal,
+        file_id: Some(new_id()),
     };
     if !dyson.store.insert_task_as(&task_id, &task).await? {
         // A 126-bit random id was taken: never in practice, but never overwrite a task.

@@ -76,6 +76,10 @@ pub enum DysonError {
     /// `file_size` above `dyson.max_file_bytes` (403 FORBIDDEN).
     #[error("file size {size} above the maximum {max}")]
     FileTooLarge { size: u64, max: u64 },
+    /// The principal already holds `max_open_uploads_per_principal` unfinished tasks (403
+    /// FORBIDDEN: the answer the original gives when a pool's quota refuses a file, §4/§11).
+    #[error("too many open upload tasks (at most {limit})")]
+    TooManyTasks { limit: u64 },
     /// An encrypted file's `passcode` is missing or wrong (403 FORBIDDEN).
     #[error("the passcode is incorrect")]
     WrongPasscode,
@@ -131,6 +135,7 @@ impl From<engine::Error> for DysonError {
                 DysonError::chunk_out_of_range(index as i64, count)
             }
             E::TooLarge { limit } => DysonError::PayloadTooLarge { limit },
+            E::TooManyUploads { limit } => DysonError::TooManyTasks { limit },
             E::InsufficientStorage { .. } => DysonError::InsufficientStorage,
             E::Body(msg) => DysonError::BodyCutOff(msg),
             // Dyson uploads are `Indexed` and never carry names the engine checks, so these
@@ -181,7 +186,9 @@ impl ResponseError for DysonError {
             | DysonError::ChunkMissing(_)
             | DysonError::HashMismatch { .. }
             | DysonError::BodyCutOff(_) => StatusCode::BAD_REQUEST,
-            DysonError::FileTooLarge { .. } | DysonError::WrongPasscode => StatusCode::FORBIDDEN,
+            DysonError::FileTooLarge { .. }
+            | DysonError::TooManyTasks { .. }
+            | DysonError::WrongPasscode => StatusCode::FORBIDDEN,
             DysonError::UnknownTask | DysonError::UnknownFile | DysonError::UnknownRoute => {
                 StatusCode::NOT_FOUND
             }
@@ -222,6 +229,14 @@ impl ResponseError for DysonError {
                 "FORBIDDEN",
                 (
                     format!("File size {size} is larger than the pool's maximum file size {max}"),
+                    None,
+                ),
+                None,
+            ),
+            DysonError::TooManyTasks { limit } => (
+                "FORBIDDEN",
+                (
+                    format!("You have reached the maximum of {limit} unfinished upload tasks."),
                     None,
                 ),
                 None,

@@ -11,10 +11,10 @@
 mod auth;
 mod chunk;
 mod complete;
-mod cors;
 mod create;
 mod download;
 mod error;
+mod lock;
 mod model;
 mod parse;
 mod seal;
@@ -23,11 +23,13 @@ mod store;
 use crate::auth::Authenticator;
 use crate::config::DysonSettings;
 use actix_web::http::header;
-use actix_web::middleware::from_fn;
+use actix_web::http::Method;
+use actix_web::Route;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::cors::{AllowHeaders, CorsDefaults, SpecOrigins};
 use super::DialectContext;
 use error::DysonError;
 use store::Store;
@@ -44,7 +46,7 @@ const PREFIXES: [(&str, &str); 2] = [("api", "/api/files"), ("drive", "/drive/fi
 
 /// A file id segment with at least one non-digit: all-digit ids under `/api/files/` are
 /// FilesNest's (specs/README.md, "Route collisions").
-const FILE_ID: &str = "{id:[^/]*[^0-9/][^/]*}";
+const FILE_ID: &str = "{file_id:[^/]*[^0-9/][^/]*}";
 
 /// State shared by the handlers of one worker.
 pub struct Dyson {
@@ -103,39 +105,60 @@ pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
         sweep_every: ctx.settings.engine_config().sweep_interval,
     });
     for (tag, base) in PREFIXES {
-        let resource = |route: &str, path: String| {
-            ctx.resource(&format!("{route}.{tag}"), &path)
+        let resource = |route: &str, path: String, routes: Vec<(Method, Route)>| {
+            ctx.endpoint(&format!("{route}.{tag}"), &path, routes)
                 .app_data(dyson.clone())
                 // A known path with another method is no route either (spec §11).
                 .default_service(web::to(route_not_found))
-                .wrap(from_fn(cors::cors))
         };
         cfg.service(
             // POST /api/files/upload/create, POST /drive/files/upload/create
-            resource("create", format!("{base}/upload/create"))
-                .route(web::post().to(create::handle_create)),
+            resource(
+                "create",
+                format!("{base}/upload/create"),
+                vec![(Method::POST, web::to(create::handle_create))],
+            ),
         )
         .service(
             // POST /api/files/upload/chunk/{taskId}/{chunkIndex}, and under /drive
             resource(
                 "chunk",
                 format!("{base}/upload/chunk/{{task_id}}/{{chunk_index}}"),
-            )
-            .route(web::post().to(chunk::handle_chunk)),
+                vec![(Method::POST, web::to(chunk::handle_chunk))],
+            ),
         )
         .service(
             // POST /api/files/upload/complete/{taskId}, and under /drive
-            resource("complete", format!("{base}/upload/complete/{{task_id}}"))
-                .route(web::post().to(complete::handle_complete)),
+            resource(
+                "complete",
+                format!("{base}/upload/complete/{{task_id}}"),
+                vec![(Method::POST, web::to(complete::handle_complete))],
+            ),
         )
         .service(
             // GET|HEAD /api/files/{id}, GET|HEAD /drive/files/{id}
-            resource("download", format!("{base}/{FILE_ID}"))
-                .route(web::get().to(download::handle_download))
-                .route(web::head().to(download::handle_download)),
+            resource(
+                "download",
+                format!("{base}/{FILE_ID}"),
+                vec![
+                    (Method::GET, web::to(download::handle_download)),
+                    (Method::HEAD, web::to(download::handle_download)),
+                ],
+            ),
         );
     }
 }
+
+/// CORS for browser builds of Solian (spec §13): any origin, echoed with credentials (the
+/// ASP.NET policy allowed credentials, so `*` would not do), any request header the preflight
+/// asks for, and the download headers a page reads.
+pub static CORS: CorsDefaults = CorsDefaults {
+    origins: SpecOrigins::Any,
+    credentials: true,
+    allow_methods: "GET, HEAD, POST, OPTIONS",
+    allow_headers: AllowHeaders::Mirror("Authorization, Content-Type, Range"),
+    expose_headers: &[],
+};
 
 /// The legacy answer to a request no route matches (spec §11).
 pub fn unmatched(_: &HttpRequest) -> HttpResponse {

@@ -144,6 +144,11 @@ pub struct TaskRecord {
     /// Set when `encrypt_password` was given: the derived key and its salt, never the password.
     /// It lives only as long as the task (the chunks are plaintext until completion anyway).
     pub seal: Option<SealKey>,
+    /// The CloudFile id this task's file gets, chosen at create: a completion interrupted after
+    /// the engine stored the file (under this id's alias) and before the task record was
+    /// replaced is found again by it on the client's retry. Absent in records written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_id: Option<String>,
 }
 
 /// A completed file, under `file:<id>`: its CloudFile and the engine file holding its bytes

@@ -3,7 +3,7 @@
 //! principal's task or file answers exactly like an unknown one.
 
 use crate::config::DedupScope;
-use crate::engine::{self, Engine, FileInfo, Principal, RecordBatch, Records, UploadInfo};
+use crate::engine::{self, Engine, FileInfo, Principal, RecordBatch, Records};
 
 use super::error::DysonError;
 use super::model::{is_id, CloudFile, FileRecord, TaskRecord};
@@ -32,19 +32,6 @@ impl Store {
 
     pub fn engine(&self) -> &Engine {
         &self.engine
-    }
-
-    /// An open task of `owner` and its engine upload; unknown, foreign and expired tasks are all
-    /// [`DysonError::UnknownTask`].
-    pub async fn task(
-        &self,
-        owner: &Principal,
-        id: &str,
-    ) -> Result<(TaskRecord, UploadInfo), DysonError> {
-        let task = self.task_record(owner, id).await?;
-        // The engine knows whether the upload is still there (completed, expired, swept).
-        let upload = self.engine.upload(owner, task.upload).await?;
-        Ok((task, upload))
     }
 
     /// The record of a task of `owner`, without asking the engine whether its upload is still

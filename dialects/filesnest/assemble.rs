@@ -201,6 +201,7 @@ async fn merge_failure(
         | Error::ChunkOutOfRange { .. }
         | Error::RangeOutOfBounds { .. }
         | Error::TooLarge { .. }
+        | Error::TooManyUploads { .. }
         | Error::PartsExhausted { .. }
         | Error::Body(_)
         | Error::InvalidName(_) => {

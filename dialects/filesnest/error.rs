@@ -32,6 +32,11 @@ pub enum FilesnestError {
         path: String,
         allowed: String,
     },
+    /// The principal already holds `max_open_uploads_per_principal` unfinished files. The spec
+    /// (§8) has no quota error; Laravel answers a denied policy with this 403 and body, so
+    /// legacy clients print a message they already know.
+    #[error("This action is unauthorized.")]
+    TooManyOpen,
     /// A chunk whose `Content-Type` is not exactly `application/octet-stream`.
     #[error("Invalid content type")]
     InvalidContentType,
@@ -82,6 +87,7 @@ impl FilesnestError {
                 During::Request => Self::Internal(e),
             },
             E::TooLarge { .. } => Self::TooLarge,
+            E::TooManyUploads { .. } => Self::TooManyOpen,
             E::Body(m) if chunk => Self::ChunkCutOff(m),
             E::Body(m) => Self::BodyCutOff(m),
             // A full disk is a storage failure: spec §8 has no 507, only its 500 bodies.
@@ -114,7 +120,7 @@ impl From<engine::Error> for FilesnestError {
 impl ResponseError for FilesnestError {
     fn status_code(&self) -> StatusCode {
         match self {
-            Self::Unauthorized => StatusCode::FORBIDDEN,
+            Self::Unauthorized | Self::TooManyOpen => StatusCode::FORBIDDEN,
             Self::FileNotFound(_) | Self::UploadNotFound(_) | Self::RouteNotFound(_) => {
                 StatusCode::NOT_FOUND
             }
@@ -222,6 +228,7 @@ mod tests {
             (E::UnknownFile, During::File { file: "7" }, 404),
             (E::UnknownUpload, During::Request, 500),
             (E::TooLarge { limit: 1 }, chunk, 413),
+            (E::TooManyUploads { limit: 1 }, During::Request, 403),
             (E::Body("reset".into()), chunk, 400),
             (
                 E::InsufficientStorage {

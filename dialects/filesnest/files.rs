@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
-use super::assemble::spawn_check;
+use super::assemble::{spawn_check, SlotRef};
 use super::error::{During, FilesnestError};
 use super::model::{now, Data, FileJson, FileRecord, FileStatus, UploadRecord};
 use super::page::paginate;
@@ -222,10 +222,48 @@ pub async fn handle_show(
 ) -> Answer {
     let owner = state.authenticate(&req).await?;
     let id = PathId::parse(&path);
+    let slot = state.locks.slot(id.value.unwrap_or_default());
+    // Shared, like a chunk request: the answer never shows a check's outcome half-recorded.
+    let _shared = slot.lock.read().await;
     let file = owned_file(&state, &owner, &id).await?;
     telemetry::record_upload_id(&req, &file.id);
+    resume_interrupted_check(&state, &owner, &file, &slot).await?;
     let json = file_json(&state, &owner, &file, parse::include_of(req.query_string())).await?;
     Ok(HttpResponse::Ok().json(Data { data: json }))
+}
+
+/// A file still `in_progress` with a checksum and every chunk stored should be assembling. If
+/// the server stopped before (or while) its check ran, nothing would ever run it again: the
+/// client has sent everything and only polls (§6, §10). So a poll of such a file starts the
+/// check; it finishes an assembly start-up completed, or assembles now. The check is coalesced
+/// and serialised (assemble.rs), so a poll racing a chunk's own check costs nothing. Call with
+/// the file's lock held shared.
+async fn resume_interrupted_check(
+    state: &Filesnest,
+    owner: &Principal,
+    file: &FileRecord,
+    slot: &SlotRef,
+) -> Result<(), FilesnestError> {
+    if file.status != FileStatus::InProgress || file.checksum.is_none() {
+        return Ok(());
+    }
+    let done = state
+        .store
+        .uploads_done(owner, file.id)
+        .await
+        .map_err(|e| FilesnestError::from_engine(e, During::Request))?;
+    if done < file.chunks_count {
+        return Ok(());
+    }
+    slot.request_check();
+    spawn_check(
+        state.engine.clone(),
+        state.store.clone(),
+        owner.clone(),
+        file.id,
+        slot.clone(),
+    );
+    Ok(())
 }
 
 /// `PATCH|PUT /api/files/{file_id}` (§5.6): new metadata; a checksum sent re-runs the check.

@@ -25,6 +25,7 @@ mod validate;
 pub use error::FilesnestError;
 pub use uploads::expect;
 
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -131,62 +132,99 @@ pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
     };
     cfg.service(
         // GET /api/settings
-        ctx.resource("settings", "/api/settings")
-            .app_data(state.clone())
-            .route(web::get().to(handle_settings))
-            .route(web::head().to(handle_settings))
-            .default_service(not_allowed(GET)),
+        ctx.endpoint(
+            "settings",
+            "/api/settings",
+            [
+                (Method::GET, web::to(handle_settings)),
+                (Method::HEAD, web::to(handle_settings)),
+            ],
+        )
+        .app_data(state.clone())
+        .default_service(not_allowed(GET)),
     )
     .service(
         // POST /api/files/search
-        ctx.resource("search", "/api/files/search")
-            .app_data(state.clone())
-            .route(web::post().to(files::handle_search))
-            .default_service(not_allowed(POST)),
+        ctx.endpoint(
+            "search",
+            "/api/files/search",
+            [(Method::POST, web::to(files::handle_search))],
+        )
+        .app_data(state.clone())
+        .default_service(not_allowed(POST)),
     )
     .service(
         // GET /api/files, POST /api/files
-        ctx.resource("files", "/api/files")
-            .app_data(state.clone())
-            .route(web::get().to(files::handle_index))
-            .route(web::head().to(files::handle_index))
-            .route(web::post().to(files::handle_store))
-            .default_service(not_allowed(LIST_CREATE)),
+        ctx.endpoint(
+            "files",
+            "/api/files",
+            [
+                (Method::GET, web::to(files::handle_index)),
+                (Method::HEAD, web::to(files::handle_index)),
+                (Method::POST, web::to(files::handle_store)),
+            ],
+        )
+        .app_data(state.clone())
+        .default_service(not_allowed(LIST_CREATE)),
     )
     .service(
         // GET /api/files/{file_id}, PUT|PATCH /api/files/{file_id}, DELETE /api/files/{file_id}
-        ctx.resource("file", "/api/files/{file_id:[0-9]+}")
-            .app_data(state.clone())
-            .route(web::get().to(files::handle_show))
-            .route(web::head().to(files::handle_show))
-            .route(web::put().to(files::handle_update))
-            .route(web::patch().to(files::handle_update))
-            .route(web::delete().to(files::handle_destroy))
-            .default_service(not_allowed(FILE)),
+        ctx.endpoint(
+            "file",
+            "/api/files/{file_id:[0-9]+}",
+            [
+                (Method::GET, web::to(files::handle_show)),
+                (Method::HEAD, web::to(files::handle_show)),
+                (Method::PUT, web::to(files::handle_update)),
+                (Method::PATCH, web::to(files::handle_update)),
+                (Method::DELETE, web::to(files::handle_destroy)),
+            ],
+        )
+        .app_data(state.clone())
+        .default_service(not_allowed(FILE)),
     )
     .service(
         // GET /api/files/{file_id}/uploads
-        ctx.resource("uploads", "/api/files/{file_id:[0-9]+}/uploads")
-            .app_data(state.clone())
-            .route(web::get().to(uploads::handle_index))
-            .route(web::head().to(uploads::handle_index))
-            .default_service(not_allowed(GET)),
+        ctx.endpoint(
+            "uploads",
+            "/api/files/{file_id:[0-9]+}/uploads",
+            [
+                (Method::GET, web::to(uploads::handle_index)),
+                (Method::HEAD, web::to(uploads::handle_index)),
+            ],
+        )
+        .app_data(state.clone())
+        .default_service(not_allowed(GET)),
     )
     .service(
         // GET /api/files/{file_id}/uploads/{upload_id},
         // PUT|PATCH /api/files/{file_id}/uploads/{upload_id}
-        ctx.resource(
+        ctx.endpoint(
             "upload",
             "/api/files/{file_id:[0-9]+}/uploads/{upload_id:[0-9]+}",
+            [
+                (Method::GET, web::to(uploads::handle_show)),
+                (Method::HEAD, web::to(uploads::handle_show)),
+                (Method::PUT, web::to(uploads::handle_update)),
+                (Method::PATCH, web::to(uploads::handle_update)),
+            ],
         )
         .app_data(state)
-        .route(web::get().to(uploads::handle_show))
-        .route(web::head().to(uploads::handle_show))
-        .route(web::put().to(uploads::handle_update))
-        .route(web::patch().to(uploads::handle_update))
         .default_service(not_allowed(UPLOAD)),
     );
 }
+
+/// No CORS unless configured: FilesNest's clients are apps (the original sent no CORS headers).
+/// With `[cors] allowed_origins` set, these are the methods and headers its clients use.
+pub static CORS: crate::dialects::cors::CorsDefaults = crate::dialects::cors::CorsDefaults {
+    origins: crate::dialects::cors::SpecOrigins::None,
+    credentials: false,
+    allow_methods: "GET, HEAD, POST, PUT, PATCH, DELETE",
+    allow_headers: crate::dialects::cors::AllowHeaders::Listed(
+        "authorization, content-type, accept",
+    ),
+    expose_headers: &[],
+};
 
 /// `GET /api/settings` (§5.9): public; the token is ignored.
 async fn handle_settings(state: web::Data<Filesnest>) -> HttpResponse {

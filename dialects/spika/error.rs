@@ -72,9 +72,12 @@ impl SpikaError {
             SpikaError::Engine(e) => match engine_status(e) {
                 StatusCode::NOT_FOUND => "Not found".to_owned(),
                 StatusCode::PAYLOAD_TOO_LARGE => "Request entity too large".to_owned(),
-                StatusCode::BAD_REQUEST => {
-                    format!("Invalid params ValidationError: {NOT_AN_OBJECT}")
-                }
+                StatusCode::BAD_REQUEST => match e {
+                    engine::Error::TooManyUploads { limit } => {
+                        format!("Too many unverified uploads (at most {limit})")
+                    }
+                    _ => format!("Invalid params ValidationError: {NOT_AN_OBJECT}"),
+                },
                 // No internals in the body (§9); the log has them.
                 _ => "Server error".to_owned(),
             },
@@ -90,6 +93,9 @@ fn engine_status(e: &engine::Error) -> StatusCode {
         E::UnknownUpload | E::UnknownFile => StatusCode::NOT_FOUND,
         // The upload would grow past the engine's `max_upload_size`.
         E::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        // The principal holds `max_open_uploads_per_principal` unverified `clientId`s: §9 answers
+        // every refusal of a request with 400 and a message.
+        E::TooManyUploads { .. } => StatusCode::BAD_REQUEST,
         // Chunks are fed from memory, so a body failure means the request was cut off while
         // being read; the client is gone, a 400 is all that can be said.
         E::Body(_) => StatusCode::BAD_REQUEST,

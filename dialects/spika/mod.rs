@@ -12,7 +12,6 @@
 //! the state machine of §6 (`store`). Errors render in the legacy format (`error`).
 
 mod body;
-mod cors;
 mod credential;
 mod decode;
 mod download;
@@ -23,11 +22,11 @@ mod parse;
 mod store;
 mod upload;
 
+use super::cors::{AllowHeaders, CorsDefaults, SpecOrigins};
 use super::DialectContext;
 use crate::auth::Authenticator;
 use crate::config::SpikaSettings;
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::from_fn;
 use actix_web::{web, HttpRequest, HttpResponse, Route};
 use store::Store;
 
@@ -44,7 +43,7 @@ pub struct Spika {
 }
 
 /// Builds the routes of one resource (a `Route` cannot be cloned; the alias needs its own).
-type Routes = fn() -> Vec<Route>;
+type Routes = fn() -> Vec<(Method, Route)>;
 
 /// Mounts the Spika routes.
 pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
@@ -59,21 +58,21 @@ pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
     let api: [(&str, &str, Routes); 4] = [
         // POST /api/upload/files
         ("files", "/files", || {
-            vec![web::post().to(upload::handle_upload_chunk)]
+            vec![(Method::POST, web::to(upload::handle_upload_chunk))]
         }),
         // POST /api/upload/files/verify
         ("verify", "/files/verify", || {
-            vec![web::post().to(upload::handle_verify)]
+            vec![(Method::POST, web::to(upload::handle_verify))]
         }),
         // GET /api/upload/files/check/{clientId}
         ("check", "/files/check/{client_id}", || {
-            vec![web::get().to(upload::handle_check)]
+            vec![(Method::GET, web::to(upload::handle_check))]
         }),
         // GET|HEAD /api/upload/files/{id} (digits only, so `verify` and `check` never collide)
         ("file", "/files/{id:[0-9]+}", || {
             vec![
-                web::get().to(download::handle_download),
-                web::head().to(download::handle_download),
+                (Method::GET, web::to(download::handle_download)),
+                (Method::HEAD, web::to(download::handle_download)),
             ]
         }),
     ];
@@ -85,8 +84,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
     }
     // GET|HEAD /uploads/files/{clientId} (what a file's `path` points to)
     let by_client_id = vec![
-        web::get().to(download::handle_download_by_client_id),
-        web::head().to(download::handle_download_by_client_id),
+        (Method::GET, web::to(download::handle_download_by_client_id)),
+        (
+            Method::HEAD,
+            web::to(download::handle_download_by_client_id),
+        ),
     ];
     mount(
         cfg,
@@ -98,33 +100,38 @@ pub fn configure(cfg: &mut web::ServiceConfig, ctx: &DialectContext) {
     );
 }
 
-/// Registers one resource: its routes, the CORS preflight, the legacy 404 for other methods,
-/// and `Access-Control-Allow-Origin` on every answer.
+/// Registers one resource: its routes and the legacy 404 for other methods (CORS comes with
+/// `ctx.endpoint`).
 fn mount(
     cfg: &mut web::ServiceConfig,
     ctx: &DialectContext,
     spika: &web::Data<Spika>,
     name: &str,
     path: &str,
-    routes: Vec<Route>,
+    routes: Vec<(Method, Route)>,
 ) {
-    let mut resource = ctx.resource(name, path).app_data(spika.clone());
-    for route in routes {
-        resource = resource.route(route);
-    }
     cfg.service(
-        resource
-            // OPTIONS (CORS preflight, no authentication)
-            .route(
-                web::route()
-                    .method(Method::OPTIONS)
-                    .to(|| async { cors::CORS.preflight() }),
-            )
+        ctx.endpoint(name, path, routes)
+            .app_data(spika.clone())
             // Express answered a known path with an unrouted method like an unknown path.
-            .default_service(web::to(handle_unknown_route))
-            .wrap(from_fn(cors::with_allow_origin)),
+            .default_service(web::to(handle_unknown_route)),
     );
 }
+
+/// CORS for Spika's browser clients on another origin (§11): the original used Express's
+/// `cors()` with its defaults (origin `*`, no credentials). The allowed request headers are
+/// `accesstoken` and `content-type` plus the device headers every client sends with them and
+/// `range` for downloads; a browser refuses the request if any header it sends is not listed.
+pub static CORS: CorsDefaults = CorsDefaults {
+    origins: SpecOrigins::Any,
+    credentials: false,
+    allow_methods: "GET, HEAD, POST",
+    allow_headers: AllowHeaders::Listed(
+        "accesstoken, content-type, os-name, os-version, device-name, \
+         app-version, device-type, lang, range",
+    ),
+    expose_headers: &[],
+};
 
 /// A known path with a method it does not serve: the legacy 404.
 async fn handle_unknown_route() -> HttpResponse {
@@ -133,7 +140,5 @@ async fn handle_unknown_route() -> HttpResponse {
 
 /// The legacy 404 for a request under [`OWNS`] that no route matched (`dialects::DIALECTS`).
 pub fn unmatched(_req: &HttpRequest) -> HttpResponse {
-    let mut response = error::json_error(StatusCode::NOT_FOUND, "Not found");
-    cors::CORS.allow_origin(response.headers_mut());
-    response
+    error::json_error(StatusCode::NOT_FOUND, "Not found")
 }

@@ -26,6 +26,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// Namespace of the alias that names a verified file by its engine upload, so a verify a
+/// restart interrupted finds the file again.
+const UPLOAD_ALIAS_NS: &str = "spika.upload";
+
 /// Pieces in which a decoded chunk is handed to the engine (views of one buffer, no copies), so
 /// digesting and writing overlap.
 const PIECE: usize = 256 * 1024;
@@ -287,7 +291,31 @@ impl Store {
         }
         let held = match self.engine.upload(owner, id).await {
             Ok(info) => info.chunks,
-            Err(engine::Error::UnknownUpload) => return Err(SpikaError::NotAllChunks),
+            Err(engine::Error::UnknownUpload) => {
+                // A verify a restart interrupted after the engine stored the file (start-up
+                // finishes an interrupted completion) and before its records were written.
+                return match self.stored_before_restart(owner, id).await? {
+                    Some((file_number, file)) => {
+                        let record = self
+                            .record_verified(
+                                owner,
+                                &client_id,
+                                &pointer,
+                                file_number,
+                                &file,
+                                request,
+                            )
+                            .await?;
+                        tracing::info!(
+                            client_id,
+                            file_number,
+                            "spika: recorded a verify a restart interrupted"
+                        );
+                        Ok((id, record))
+                    }
+                    None => Err(SpikaError::NotAllChunks),
+                };
+            }
             Err(e) => return Err(e.into()),
         };
         if !holds_all(&held, request.total) {
@@ -303,7 +331,11 @@ impl Store {
             name: request.fields.file_name.clone(),
             content_type: Some(request.fields.mime_type.clone()),
             expires_at: None,
-            aliases: vec![(NAMESPACE.to_owned(), file_number.to_string())],
+            aliases: vec![
+                (NAMESPACE.to_owned(), file_number.to_string()),
+                // Found again by its upload if a restart interrupts this verify.
+                (UPLOAD_ALIAS_NS.to_owned(), id.to_string()),
+            ],
         };
         let file = match self.engine.complete(owner, id, expect, new_file).await? {
             Completion::Completed(file) => file,
@@ -318,6 +350,23 @@ impl Store {
                 return Err(engine::Error::WrongLayout(Layout::Indexed { count: None }).into())
             }
         };
+        let record = self
+            .record_verified(owner, &client_id, &pointer, file_number, &file, request)
+            .await?;
+        Ok((id, record))
+    }
+
+    /// Writes the records of a verified `clientId` (pointer gone, verified marker, legacy
+    /// file) in one batch. Call holding the upload's verify lock.
+    async fn record_verified(
+        &self,
+        owner: &Principal,
+        client_id: &str,
+        pointer: &UploadPointer,
+        file_number: u64,
+        file: &FileInfo,
+        request: VerifyRequest,
+    ) -> Result<FileRecord, SpikaError> {
         let record = FileRecord::new(
             file_number,
             owner.clone(),
@@ -325,10 +374,10 @@ impl Store {
             unix_ms(file.created_at),
             request.fields,
         );
-        let key = upload_key(owner, &client_id);
-        let verified = verified_key(owner, &client_id);
+        let key = upload_key(owner, client_id);
+        let verified = verified_key(owner, client_id);
         let done = RecordBatch::new()
-            .unchanged(&key, &pointer)
+            .unchanged(&key, pointer)
             .absent(&verified)
             .remove(&key)
             .put(&verified, &VerifiedMarker::new(file_number))
@@ -341,7 +390,34 @@ impl Store {
             ))
             .into());
         }
-        Ok((id, record))
+        Ok(record)
+    }
+
+    /// The file (and its legacy number) that a verify of upload `id` stored before a restart
+    /// interrupted it, if any.
+    async fn stored_before_restart(
+        &self,
+        owner: &Principal,
+        id: UploadId,
+    ) -> Result<Option<(u64, FileInfo)>, SpikaError> {
+        let Some(file_id) = self
+            .engine
+            .resolve_alias(UPLOAD_ALIAS_NS, &id.to_string())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let file = match self.engine.owned_file(owner, &file_id).await {
+            Ok(f) => f,
+            Err(engine::Error::UnknownFile) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let number = file
+            .aliases
+            .iter()
+            .find(|(ns, _)| ns == NAMESPACE)
+            .and_then(|(_, n)| n.parse().ok());
+        Ok(number.map(|n| (n, file)))
     }
 
     /// Legacy file `id` of `owner`, with the engine file holding its bytes.

@@ -176,6 +176,14 @@ impl PartWriter {
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
         E: Display,
     {
+        // `max_upload_size` bounds every file the engine assembles, so each file of a batch
+        // too (the front end's limit may be looser or absent).
+        let max = self.engine.inner.config.max_upload_size;
+        let limit = match (limit, max) {
+            (limit, 0) => limit,
+            (Some(l), max) => Some(l.min(max)),
+            (None, max) => Some(max),
+        };
         let blob = &self.engine.inner.blob;
         let path = blob.spool_file(&self.id, "file");
         let guard = TempGuard::new(path.clone());

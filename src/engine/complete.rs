@@ -27,36 +27,48 @@ impl Engine {
         let rec = self.owned_upload(owner, id).await?;
         let end = match rec.layout {
             Layout::Indexed { count } => {
-                self.fold(&id, &mut data).await?;
-                let rec = self.owned_upload(owner, id).await?;
-                let chunks = self.blocking(move |i| i.meta.chunks(&id)).await?;
-                let count = expect
-                    .chunk_count
-                    .or(count)
-                    .unwrap_or_else(|| chunks.last().map(|(k, _)| k + 1).unwrap_or(0));
-                let mut expected = 0u64;
-                for (k, _) in chunks.iter().take_while(|(k, _)| *k < count) {
-                    if *k != expected {
-                        break;
+                // A chunk that commits while the fold runs is parked (the in-order path needs
+                // the data lock held here), so the listing may show chunks the fold has not
+                // seen: fold again until the listing and the folded prefix agree. Each extra
+                // round needs another chunk to have arrived meanwhile, so this ends.
+                let mut rounds = 0;
+                loop {
+                    self.fold(&id, &mut data).await?;
+                    let rec = self.owned_upload(owner, id).await?;
+                    let chunks = self.blocking(move |i| i.meta.chunks(&id)).await?;
+                    let count = expect
+                        .chunk_count
+                        .or(count)
+                        .unwrap_or_else(|| chunks.last().map(|(k, _)| k + 1).unwrap_or(0));
+                    let mut expected = 0u64;
+                    for (k, _) in chunks.iter().take_while(|(k, _)| *k < count) {
+                        if *k != expected {
+                            break;
+                        }
+                        expected += 1;
                     }
-                    expected += 1;
-                }
-                if expected < count {
-                    return Ok(Completion::MissingChunk(expected));
-                }
-                if rec.frontier < count {
-                    return Err(Error::Corrupt(format!(
-                        "chunks 0..{count} present but only {} folded",
-                        rec.frontier
-                    )));
-                }
-                // Chunks at or beyond `count` are ignored: the file ends where chunk `count` begins.
-                match chunks.iter().find(|(k, _)| *k == count) {
-                    Some((_, c)) => match c.loc {
-                        ChunkLoc::Data { offset } => offset,
-                        ChunkLoc::Parked { .. } => rec.data_len,
-                    },
-                    None => rec.data_len,
+                    if expected < count {
+                        return Ok(Completion::MissingChunk(expected));
+                    }
+                    if rec.frontier < count {
+                        rounds += 1;
+                        if rounds < 1000 {
+                            continue;
+                        }
+                        return Err(Error::Corrupt(format!(
+                            "chunks 0..{count} present but only {} folded",
+                            rec.frontier
+                        )));
+                    }
+                    // Chunks at or beyond `count` are ignored: the file ends where chunk
+                    // `count` begins.
+                    break match chunks.iter().find(|(k, _)| *k == count) {
+                        Some((_, c)) => match c.loc {
+                            ChunkLoc::Data { offset } => offset,
+                            ChunkLoc::Parked { .. } => rec.data_len,
+                        },
+                        None => rec.data_len,
+                    };
                 }
             }
             Layout::Ranged { size } => {

@@ -27,6 +27,9 @@ pub enum Error {
     /// A `Batch` upload already received all of its parts.
     #[error("all {parts} parts already received")]
     PartsExhausted { parts: u32 },
+    /// The owner already holds `max_open_uploads_per_owner` unfinished uploads.
+    #[error("at most {limit} open uploads per owner")]
+    TooManyUploads { limit: u64 },
     /// Free space on the data volume is below `min_free_space`: new data is refused.
     #[error("insufficient storage: {available} bytes free, {required} required")]
     InsufficientStorage { available: u64, required: u64 },
@@ -71,4 +74,28 @@ impl Error {
     pub fn is_internal(&self) -> bool {
         matches!(self, Error::Io(_) | Error::Meta(_) | Error::Corrupt(_))
     }
+}
+
+/// Why the store could not be opened. Separate from [`Error`]: these happen once, at start, and
+/// never reach a front end's error mapping. Each renders as one line naming the data dir.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Another process (a running server or another command) holds the store's lock.
+    #[error(
+        "the store in {} is in use by another process (is chunkgate serve running?)",
+        .0.display()
+    )]
+    Locked(std::path::PathBuf),
+    /// The data dir or the metadata cannot be read or written, or the metadata is corrupt.
+    #[error("cannot open the store in {}: {reason}", path.display())]
+    Unopenable {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+    /// The store opened but reconciling it with the disk failed.
+    #[error("cannot reconcile the store in {}: {source}", path.display())]
+    Reconcile {
+        path: std::path::PathBuf,
+        source: Error,
+    },
 }

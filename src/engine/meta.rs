@@ -13,6 +13,7 @@ use super::error::Error;
 use super::journal::{self, Draft, EventKind};
 use super::types::*;
 
+mod blob_ops;
 mod group;
 mod journal_ops;
 mod records;
@@ -127,6 +128,10 @@ pub(crate) struct BlobRec {
     pub v: u32,
     pub size: u64,
     pub refs: u64,
+    /// Set when verification found the bytes corrupt or missing (`verify`): files of this blob
+    /// are no longer served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantined_ms: Option<u64>,
 }
 
 pub(crate) fn now_ms() -> u64 {
@@ -433,6 +438,7 @@ impl Meta {
                         v: RECORD_VERSION,
                         size: f.size,
                         refs: 1,
+                        quarantined_ms: None,
                     },
                 };
                 btree.insert(f.digests.sha256.as_bytes(), encode(&blob))?;

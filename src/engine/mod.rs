@@ -4,6 +4,8 @@
 //! [`types`]; the metadata seam (`meta`, sled) and the bytes seam (`blob`, files) stay private,
 //! so no front end can reach into either. See `docs/architecture.md` and DESIGN.md.
 
+mod admin;
+mod backup;
 mod batch;
 mod blob;
 mod complete;
@@ -14,6 +16,7 @@ mod indexed;
 mod ingest;
 mod journal;
 mod meta;
+mod open;
 mod ranged;
 mod reconcile;
 mod records;
@@ -21,15 +24,18 @@ mod stage;
 mod stats;
 mod sweep;
 mod types;
+mod verify;
 
+pub use backup::ImportError;
 pub use batch::{BatchCompletion, PartWriter};
 pub use digest::ContentObserver;
-pub use error::Error;
+pub use error::{Error, OpenError};
 pub use journal::{Candidate, CompletionGate, Event, EventFile, EventKind};
 pub use ranged::CutOff;
 pub use records::{RecordBatch, Records};
 pub use stage::Staged;
 pub use types::*;
+pub use verify::Progress;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -54,6 +60,9 @@ pub struct EngineConfig {
     pub max_upload_size: u64,
     /// How often the sweeper looks for expired uploads and files.
     pub sweep_interval: Duration,
+    /// Most unfinished, unexpired uploads one owner may hold at once (0 = unlimited): one
+    /// principal must not be able to fill the store with abandoned sessions.
+    pub max_open_uploads_per_owner: u64,
 }
 
 impl Default for EngineConfig {
@@ -65,6 +74,7 @@ impl Default for EngineConfig {
             min_free_space: 1 << 30,
             max_upload_size: 10 << 30,
             sweep_interval: Duration::from_secs(60),
+            max_open_uploads_per_owner: 1000,
         }
     }
 }
@@ -77,13 +87,21 @@ pub struct Engine {
 
 pub(crate) struct Inner {
     config: EngineConfig,
+    /// The free-space threshold in force: `config.min_free_space` at open, changed at run time
+    /// by [`Engine::set_min_free_space`] (an operator freeing or reserving space, tests).
+    min_free_space: std::sync::atomic::AtomicU64,
     meta: Meta,
     blob: BlobStore,
     /// Per-upload locks and in-memory running digests.
     cells: StdMutex<HashMap<UploadId, Arc<Cell>>>,
     sweeper: StdMutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Serialises "count the owner's open uploads, then insert one" so that parallel creates
+    /// cannot overshoot `max_open_uploads_per_owner`.
+    create_lock: StdMutex<()>,
     /// Background work (folds) that `shutdown` waits for.
     tasks: tokio_util::task::TaskTracker,
+    /// What reconciling on open repaired (an explicit garbage collection reports it too).
+    opened: StdMutex<reconcile::ReconcileReport>,
     /// Bumped after every commit that appends to the event journal (wakes its readers).
     journal_tick: tokio::sync::watch::Sender<u64>,
     /// The check a verified completion must pass before it is committed.
@@ -136,32 +154,43 @@ impl DataState {
 impl Engine {
     /// Opens (or creates) the store in `config.data_dir`, reconciles it with what is on disk and
     /// starts the background sweeper (requires a Tokio runtime).
-    pub async fn open(config: EngineConfig) -> Result<Engine, Error> {
+    ///
+    /// Fails with one clear line (never a panic) when another process holds the store, when the
+    /// data dir cannot be read or written, or when the metadata is corrupt (`open::open_store`).
+    pub async fn open(config: EngineConfig) -> Result<Engine, OpenError> {
         let dir = config.data_dir.clone();
-        let (meta, blob) = tokio::task::spawn_blocking(move || -> Result<_, Error> {
-            std::fs::create_dir_all(&dir)?;
-            let blob = BlobStore::open(&dir)?;
-            let meta = Meta::open(&dir.join("meta"))?;
-            Ok((meta, blob))
-        })
-        .await
-        .map_err(join_error)??;
+        let (meta, blob) = tokio::task::spawn_blocking(move || open::open_store(&dir))
+            .await
+            .map_err(|e| OpenError::Unopenable {
+                path: config.data_dir.clone(),
+                reason: join_error(e).to_string(),
+            })??;
         let engine = Engine {
             inner: Arc::new(Inner {
+                min_free_space: config.min_free_space.into(),
                 config,
                 meta,
                 blob,
                 cells: StdMutex::new(HashMap::new()),
                 sweeper: StdMutex::new(None),
+                create_lock: StdMutex::new(()),
                 tasks: tokio_util::task::TaskTracker::new(),
+                opened: StdMutex::new(Default::default()),
                 journal_tick: tokio::sync::watch::Sender::new(0),
                 gate: StdMutex::new(None),
             }),
         };
-        let report = engine.reconcile().await?;
+        let report = engine
+            .reconcile()
+            .await
+            .map_err(|source| OpenError::Reconcile {
+                path: engine.data_dir().to_owned(),
+                source,
+            })?;
         if report != Default::default() {
             tracing::info!(?report, "reconciled store with disk");
         }
+        *engine.inner.opened.lock().expect("opened lock") = report;
         engine.start_sweeper();
         Ok(engine)
     }
@@ -227,9 +256,24 @@ impl Engine {
         self.inner.cells.lock().expect("cells lock").remove(id);
     }
 
+    /// The free-space threshold in force (bytes; 0 = no guard).
+    pub fn min_free_space(&self) -> u64 {
+        self.inner
+            .min_free_space
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Changes the free-space threshold while running: new data is refused while less than
+    /// `bytes` are free, and accepted again once the threshold is lowered (or space returns).
+    pub fn set_min_free_space(&self, bytes: u64) {
+        self.inner
+            .min_free_space
+            .store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Refuses new data when the volume is nearly full (sled corrupts itself on a full disk).
     pub(crate) async fn guard_space(&self, incoming: u64) -> Result<(), Error> {
-        let min = self.inner.config.min_free_space;
+        let min = self.min_free_space();
         if min == 0 {
             return Ok(());
         }
@@ -256,8 +300,21 @@ impl Engine {
         let ttl = new.ttl.unwrap_or(self.inner.config.upload_ttl);
         let rec = UploadRec::new(&new, ttl);
         let strict = self.strict();
+        let max_open = self.inner.config.max_open_uploads_per_owner;
         let rec = self
             .blocking(move |i| {
+                let _create = i.create_lock.lock().expect("create lock");
+                if max_open > 0 {
+                    let now = meta::now_ms();
+                    let open = i.meta.uploads()?.into_iter().filter(|u| {
+                        u.owner == rec.owner
+                            && u.expires_ms() > now
+                            && !matches!(u.state, UploadRecState::Completing(_))
+                    });
+                    if open.count() as u64 >= max_open {
+                        return Err(Error::TooManyUploads { limit: max_open });
+                    }
+                }
                 let sparse = match rec.layout {
                     Layout::Ranged { size } => Some(size),
                     _ => None,
@@ -359,10 +416,22 @@ impl Engine {
 
     // ---- files ------------------------------------------------------------------------------
 
-    /// A file by id, whoever owns it (operator use). Expired files are not returned.
+    /// A file by id, whoever owns it (operator use). Expired files are not returned, nor files
+    /// whose content was quarantined as corrupt (`verify_blobs`): they answer like unknown ones.
     pub async fn file(&self, id: &FileId) -> Result<Option<FileInfo>, Error> {
         let id = *id;
-        let rec = self.blocking(move |i| i.meta.file(&id)).await?;
+        let rec = self
+            .blocking(move |i| {
+                let Some(f) = i.meta.file(&id)? else {
+                    return Ok(None);
+                };
+                let quarantined = i
+                    .meta
+                    .blob(&f.digests.sha256)?
+                    .is_some_and(|b| b.quarantined_ms.is_some());
+                Ok((!quarantined).then_some(f))
+            })
+            .await?;
         Ok(rec
             .filter(|f| f.expires_ms.is_none_or(|e| e > meta::now_ms()))
             .map(|f| f.info()))

@@ -75,7 +75,7 @@ impl Engine {
                     if b.refs == 0 && i.meta.remove_blob_if_unreferenced(&sha)? {
                         i.blob.remove_blob(&sha)?;
                         r.blobs_removed += 1;
-                    } else if !i.blob.blob_path(&sha).exists() {
+                    } else if b.quarantined_ms.is_none() && !i.blob.blob_path(&sha).exists() {
                         tracing::error!(sha256 = %sha, "content of a stored file is missing from disk");
                     }
                 }

@@ -354,3 +354,73 @@ pub enum Durability {
     /// Acknowledged after the write; flushed in the background.
     Relaxed,
 }
+
+/// What an explicit garbage collection removed: expired uploads and files (as the sweeper
+/// would), plus what reconciling with the disk repaired (stray spool files, blobs no file
+/// references, interrupted completions).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GcReport {
+    pub expired_uploads: usize,
+    pub expired_files: usize,
+    pub orphan_blobs: usize,
+    pub stray_files: usize,
+    pub dropped_uploads: usize,
+    pub completions_finished: usize,
+}
+
+/// What is wrong with a stored blob.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlobFault {
+    /// The bytes are not on disk.
+    Missing,
+    /// The bytes hash to something else (`actual` SHA-256) or have another length.
+    Corrupt {
+        actual_sha256: String,
+        actual_size: u64,
+    },
+}
+
+/// One blob that failed verification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BlobProblem {
+    pub sha256: String,
+    pub size: u64,
+    pub fault: BlobFault,
+    /// Files whose content this is.
+    pub files: Vec<FileId>,
+    /// Where the bytes were moved, when quarantined now (None: not moved, e.g. missing).
+    pub moved_to: Option<std::path::PathBuf>,
+    /// Whether the blob is now marked quarantined (its files are no longer served).
+    pub quarantined: bool,
+}
+
+/// Result of re-hashing every blob.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    /// Blobs re-hashed.
+    pub checked: usize,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Blobs quarantined by an earlier run (not re-hashed).
+    pub already_quarantined: usize,
+    pub problems: Vec<BlobProblem>,
+}
+
+/// Totals of the stored content (for progress bars).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BlobTotals {
+    pub blobs: usize,
+    pub bytes: u64,
+}
+
+/// What an export wrote or an import restored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupReport {
+    /// Metadata entries per versioned tree.
+    pub entries: std::collections::BTreeMap<String, u64>,
+    pub blobs: usize,
+    pub blob_bytes: u64,
+    /// Files of uploads in progress.
+    pub spool_files: usize,
+}

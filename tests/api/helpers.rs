@@ -25,6 +25,8 @@ pub struct TestApp {
     /// The engine the server runs on, to arrange stored files.
     pub engine: Engine,
     pub data_dir: TempDir,
+    server: actix_web::dev::ServerHandle,
+    running: tokio::task::JoinHandle<Result<(), chunkgate::startup::RunError>>,
 }
 
 fn init_test_log() {
@@ -77,7 +79,8 @@ impl TestApp {
         let address = app.base_url();
         let port = app.port();
         let engine = app.engine().clone();
-        tokio::spawn(app.run_until_stopped());
+        let server = app.server_handle();
+        let running = tokio::spawn(app.run_until_stopped());
 
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -91,7 +94,47 @@ impl TestApp {
             client,
             engine,
             data_dir,
+            server,
+            running,
         }
+    }
+
+    /// Stops the server gracefully and waits until its store is closed (its lock released), so
+    /// another process can open the data dir, which is returned (the caller keeps it alive).
+    pub async fn stop(self) -> TempDir {
+        let TestApp {
+            client,
+            engine,
+            data_dir,
+            server,
+            running,
+            ..
+        } = self;
+        drop(client);
+        server.stop(true).await;
+        running
+            .await
+            .expect("the server task ends")
+            .expect("the server stops cleanly");
+        drop(engine);
+        // Worker threads drop their copies of the engine just after they report stopped: wait
+        // for the lock to go (a readiness wait with a hang guard, not a timing assertion).
+        let db = data_dir.path().join("meta").join("db");
+        for _ in 0..1500 {
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&db)
+                .unwrap();
+            if fs4::fs_std::FileExt::try_lock_exclusive(&file).unwrap_or(false) {
+                return data_dir;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!(
+            "the store in {} stayed locked after the server stopped",
+            data_dir.path().display()
+        );
     }
 
     pub fn url(&self, path: &str) -> String {

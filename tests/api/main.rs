@@ -1,4 +1,6 @@
+mod admin;
 mod audioboom;
+mod cors;
 mod dstor;
 mod dyson;
 mod filesnest;
@@ -7,5 +9,6 @@ mod helpers;
 mod hooks;
 mod introspection;
 mod native;
+mod openapi;
 mod serve;
 mod spika;

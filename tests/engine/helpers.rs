@@ -15,6 +15,7 @@ pub fn config(dir: &Path) -> EngineConfig {
         min_free_space: 0,
         max_upload_size: 0,
         sweep_interval: Duration::from_secs(3600),
+        max_open_uploads_per_owner: 0,
     }
 }
 

@@ -4,6 +4,7 @@ mod helpers;
 mod indexed;
 mod journal;
 mod lifecycle;
+mod open_uploads;
 mod properties;
 mod ranged_batch;
 mod stage_expiry;
