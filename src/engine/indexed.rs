@@ -306,7 +306,7 @@ impl Engine {
             let stored = self
                 .blocking(move |i| stored_fingerprint(i, &id, &old))
                 .await?;
-            if stored == fp {
+            if stored.as_ref() == Some(&fp) {
                 // Identical re-send: nothing to change (the guard removes the new copy).
                 rec.updated_ms = now_ms();
                 self.commit(&rec, vec![]).await?;
@@ -442,27 +442,40 @@ fn commit_append(
 
 /// The fingerprint of a stored chunk: the recorded one, or (for chunks appended in order, which
 /// record none) computed from its bytes where they are. Caller holds the metadata lock, so a
-/// rewind cannot move them meanwhile.
-fn stored_fingerprint(i: &Inner, id: &UploadId, chunk: &ChunkRec) -> Result<String, Error> {
+/// rewind cannot move them meanwhile; a completion can (it renames the data file, and may cut
+/// it): bytes no longer there are `None`, "not known identical", and the caller's commit then
+/// meets the completed upload as it did before fingerprints were computed on demand.
+fn stored_fingerprint(i: &Inner, id: &UploadId, chunk: &ChunkRec) -> Result<Option<String>, Error> {
+    use std::io::ErrorKind;
     use std::os::unix::fs::FileExt;
     if !chunk.fp.is_empty() {
-        return Ok(chunk.fp.clone());
+        return Ok(Some(chunk.fp.clone()));
     }
     let (path, start) = match &chunk.loc {
         ChunkLoc::Data { offset } => (i.blob.data_path(id), *offset),
         ChunkLoc::Parked { file } => (i.blob.spool_dir(id).join(file), 0),
     };
-    let f = File::open(path)?;
+    let gone =
+        |e: &std::io::Error| matches!(e.kind(), ErrorKind::NotFound | ErrorKind::UnexpectedEof);
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if gone(&e) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
     let mut fp = Fingerprint::default();
     let mut buf = vec![0u8; blob::IO_BUF];
     let mut done = 0u64;
     while done < chunk.len {
         let n = (chunk.len - done).min(buf.len() as u64) as usize;
-        f.read_exact_at(&mut buf[..n], start + done)?;
+        match f.read_exact_at(&mut buf[..n], start + done) {
+            Ok(()) => {}
+            Err(e) if gone(&e) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
         fp.update(&buf[..n]);
         done += n as u64;
     }
-    Ok(fp.finish())
+    Ok(Some(fp.finish()))
 }
 
 /// A failed upload takes data again: new chunks may repair it (the front end completes again).

@@ -273,8 +273,7 @@ impl Engine {
 
     /// Refuses new data when the volume is nearly full (sled corrupts itself on a full disk).
     pub(crate) async fn guard_space(&self, incoming: u64) -> Result<(), Error> {
-        let min = self.min_free_space();
-        if min == 0 {
+        if self.min_free_space() == 0 {
             return Ok(());
         }
         self.blocking(move |i| i.check_space(incoming)).await
@@ -612,7 +611,10 @@ impl Engine {
 impl Inner {
     /// [`Engine::guard_space`] on the calling (blocking) thread, for callers already there.
     pub(crate) fn check_space(&self, incoming: u64) -> Result<(), Error> {
-        let min = self.config.min_free_space;
+        // The threshold in force (changed at run time by `Engine::set_min_free_space`).
+        let min = self
+            .min_free_space
+            .load(std::sync::atomic::Ordering::Relaxed);
         if min == 0 {
             return Ok(());
         }
