@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    keep_freed_memory();
     let result = match Cli::parse().into_command() {
         Command::Serve(args) => serve(args).await,
         Command::Contract(args) => {
@@ -44,4 +45,16 @@ async fn serve(args: chunkgate::cli::ServeArgs) -> Result<(), Box<dyn std::error
     println!("chunkgate listening on {}", app.base_url());
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// Request bodies pass through buffers of up to a few MiB that are freed and allocated again
+/// for every request. By default glibc returns such buffers to the kernel (mmap/trim), so each
+/// new one costs page faults on first touch (about 4 % of the server's time in the filesnest
+/// profile). Fixed thresholds keep freed memory in the heap for the next request.
+fn keep_freed_memory() {
+    // SAFETY: plain glibc tuning calls (they take the allocator's own lock), made at startup.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 16 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+    }
 }
