@@ -67,6 +67,9 @@ pub enum RunError {
 /// A bound, ready-to-run server.
 /// How long an idle keep-alive connection stays open (nginx's default).
 const KEEP_ALIVE_SECS: u64 = 75;
+/// How long a connection answered before its body was read keeps draining it (nginx's
+/// `lingering_timeout`).
+const LINGER_SECS: u64 = 5;
 
 pub struct Application {
     addr: SocketAddr,
@@ -167,6 +170,12 @@ impl Application {
                     // on a connection the server is closing, which the client sees as a dropped
                     // request.
                     .keep_alive(Duration::from_secs(KEEP_ALIVE_SECS))
+                    // Lingering close: after answering early (413, 401…) a request whose body
+                    // was not read, keep reading and discarding it for a while before closing.
+                    // Closing at once resets the connection while the client is still sending,
+                    // and the reset can destroy the answer before the client reads it.
+                    // (`HttpServer` lingers 1 s by default; the bare builder does not.)
+                    .client_disconnect_timeout(Duration::from_secs(LINGER_SECS))
                     .local_addr(addr)
                     .expect(fn_service(move |req: Request| {
                         let gate = gate.clone();

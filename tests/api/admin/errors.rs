@@ -1,7 +1,7 @@
 //! A store held by a running server, and a store whose metadata cannot be opened: one clear
 //! line and exit status 1, for the operator commands and for `serve` alike, never a panic.
 
-use super::{admin, chunkgate, LIMIT};
+use super::{admin, chunkgate, chunkgate_at, LIMIT};
 use std::path::Path;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -156,7 +156,22 @@ async fn a_store_the_process_may_not_read_is_one_clear_line_for_serve_and_the_co
     } else {
         std::fs::set_permissions(&meta, std::fs::Permissions::from_mode(0o000)).unwrap();
     }
-    let as_other = |mut cmd: tokio::process::Command| {
+    // `nobody` must reach the binary: the build dir may sit below a directory only root can
+    // enter (CI clones into a 0700 temp dir), so it runs a world-readable copy.
+    let bin_dir = tempfile::tempdir().unwrap();
+    let program = bin_dir.path().join("chunkgate");
+    if root {
+        std::fs::copy(env!("CARGO_BIN_EXE_chunkgate"), &program).unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(bin_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let as_other = |args: &[&str]| {
+        let mut cmd = if root {
+            chunkgate_at(&program)
+        } else {
+            chunkgate()
+        };
+        cmd.args(args).arg("--data-dir").arg(&dir);
         if root {
             cmd.uid(65534).gid(65534);
         }
@@ -164,16 +179,17 @@ async fn a_store_the_process_may_not_read_is_one_clear_line_for_serve_and_the_co
     };
 
     // Act
-    let mut list = chunkgate();
-    list.args(["files", "list", "--data-dir"]).arg(&dir);
-    let list = tokio::time::timeout(LIMIT, as_other(list).output())
+    let list = tokio::time::timeout(LIMIT, as_other(&["files", "list"]).output())
         .await
         .unwrap()
         .unwrap();
-    let started = tokio::time::timeout(LIMIT, as_other(serve(&dir)).output())
-        .await
-        .unwrap()
-        .unwrap();
+    let started = tokio::time::timeout(
+        LIMIT,
+        as_other(&["serve", "--listen", "127.0.0.1:0"]).output(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     if !root {
         std::fs::set_permissions(&meta, std::fs::Permissions::from_mode(0o755)).unwrap();
     }

@@ -44,7 +44,12 @@ impl Run {
 
 /// The binary with a clean environment (no config or data-dir variables from outside).
 pub fn chunkgate() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_chunkgate"));
+    chunkgate_at(Path::new(env!("CARGO_BIN_EXE_chunkgate")))
+}
+
+/// [`chunkgate`] with the binary at `program` (a copy another user can reach).
+pub fn chunkgate_at(program: &Path) -> Command {
+    let mut cmd = Command::new(program);
     cmd.env_remove("CHUNKGATE_CONFIG")
         .env_remove("CHUNKGATE_LISTEN")
         .env_remove("CHUNKGATE_DATA_DIR")
