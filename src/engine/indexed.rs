@@ -50,6 +50,31 @@ impl Engine {
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
         E: Display,
     {
+        match self.put_chunk_inner(owner, id, index, body, limit).await {
+            // A completion or abort that won the race removed the upload's files under us:
+            // the chunk's answer is that the upload is gone, not a storage failure.
+            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                match self.owned_upload(owner, id).await {
+                    Err(Error::UnknownUpload) => Err(Error::UnknownUpload),
+                    _ => Err(Error::Io(e)),
+                }
+            }
+            res => res,
+        }
+    }
+
+    async fn put_chunk_inner<S, E>(
+        &self,
+        owner: &Principal,
+        id: UploadId,
+        index: ChunkIndex,
+        body: S,
+        limit: Option<u64>,
+    ) -> Result<UploadInfo, Error>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: Display,
+    {
         let cell = self.owned_cell(owner, &id).await?;
         // Fast path: we may append if nobody else holds the data file and this chunk is next.
         let data = cell.data.try_lock().ok();
