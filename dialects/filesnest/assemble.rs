@@ -20,6 +20,7 @@ use tokio::sync::{watch, RwLock};
 
 use super::model::{now, FileRecord, FileStatus};
 use super::store::{Store, NAMESPACE};
+use super::Filesnest;
 use crate::engine::{
     Completion, DigestKind, Engine, Error, Expectation, FileId, NewFile, Principal,
 };
@@ -110,9 +111,12 @@ impl SlotRef {
     }
 }
 
-/// Runs the assembly check of `file_id` in the background (its result never appears in the
-/// response that triggered it; clients poll the file, spec §6).
-pub fn spawn_check(engine: Engine, store: Store, owner: Principal, file_id: u64, slot: SlotRef) {
+/// Notes that `file_id` changed ([`SlotRef::request_check`]; call with its lock held) and runs
+/// its assembly check in the background (the result never appears in the response that
+/// triggered it; clients poll the file, spec §6).
+pub fn start_check(state: &Filesnest, owner: Principal, file_id: u64, slot: &SlotRef) {
+    slot.request_check();
+    let (engine, store, slot) = (state.engine.clone(), state.store.clone(), slot.clone());
     actix_web::rt::spawn(async move {
         let _exclusive = slot.lock.write().await;
         if !slot.pending.swap(false, Ordering::SeqCst) || *slot.deleted.borrow() {

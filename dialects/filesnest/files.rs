@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
-use super::assemble::{spawn_check, SlotRef};
+use super::assemble::{start_check, SlotRef};
 use super::error::{During, FilesnestError};
 use super::model::{now, Data, FileJson, FileRecord, FileStatus, UploadRecord};
 use super::page::paginate;
@@ -255,14 +255,7 @@ async fn resume_interrupted_check(
     if done < file.chunks_count {
         return Ok(());
     }
-    slot.request_check();
-    spawn_check(
-        state.engine.clone(),
-        state.store.clone(),
-        owner.clone(),
-        file.id,
-        slot.clone(),
-    );
+    start_check(state, owner.clone(), file.id, slot);
     Ok(())
 }
 
@@ -306,14 +299,7 @@ pub async fn handle_update(
         return Err(name_taken());
     }
     if matches!(input.checksum, Some(Some(_))) {
-        slot.request_check();
-        spawn_check(
-            state.engine.clone(),
-            state.store.clone(),
-            owner.clone(),
-            file.id,
-            slot.clone(),
-        );
+        start_check(&state, owner.clone(), file.id, &slot);
     }
     let json = file_json(
         &state,

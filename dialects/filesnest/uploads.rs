@@ -12,7 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 
-use super::assemble::spawn_check;
+use super::assemble::start_check;
 use super::error::{During, FilesnestError};
 use super::model::{now, Data, FileRecord, UploadJson, UploadRecord};
 use super::page::paginate;
@@ -144,14 +144,7 @@ pub async fn handle_update(
         })?
         .ok_or_else(|| FilesnestError::FileNotFound(file_id.text.clone()))?;
     // Still under the shared lock, so a check that starts later sees this chunk (assemble.rs).
-    slot.request_check();
-    spawn_check(
-        state.engine.clone(),
-        state.store.clone(),
-        owner,
-        file.id,
-        slot.clone(),
-    );
+    start_check(&state, owner, file.id, &slot);
     drop(shared);
     Ok(HttpResponse::Ok().json(Data {
         data: UploadJson::from(&upload),
